@@ -1,0 +1,3 @@
+from ganinv.cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,55 @@
+"""Entry point of `ganinv` and `python -m ganinv`.
+
+Sub-commands are modules listed in `COMMANDS`; each defines ``NAME``, ``HELP``,
+``add_arguments(parser)`` and ``run(args) -> int``. User errors (`GanInvError`) print one line
+and exit with status 2; anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from ganinv.core.errors import GanInvError
+
+COMMANDS = (
+    "ganinv.cli.plugins",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from ganinv import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="ganinv",
+        description="GAN inversion toolbox: train, invert, evaluate and benchmark inversion methods.",
+    )
+    parser.add_argument("--version", action="version", version=f"ganinv {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module_name in COMMANDS:
+        module = importlib.import_module(module_name)
+        p = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)
+        module.add_arguments(p)
+        p.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "_run", None):
+        parser.print_help()
+        return 0
+    try:
+        return int(args._run(args) or 0)
+    except GanInvError as exc:
+        print(f"ganinv {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"ganinv {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Core interfaces, registry, configs and errors; nothing here knows any method by name."""

@@ -1,0 +1,246 @@
+"""Strict YAML configs: dataclass schemas, command-line overrides, and the saved resolved copy.
+
+A schema is a (nested) dataclass. `from_dict` rejects unknown keys with the closest valid key and
+wrong types with the key's dotted path and the expected type. Component sections
+(``{"name": ..., **arguments}``) are checked against the registered constructor's signature when
+they are built (`call_with_checked_kwargs`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import inspect
+import os
+import types
+import typing
+from pathlib import Path
+from typing import Any, Callable, TypeVar, Union
+
+import yaml
+
+from ganinv.core.errors import GanInvError
+
+C = TypeVar("C")
+
+
+def _suggest(key: str, valid: list[str]) -> str:
+    close = difflib.get_close_matches(key, valid, n=1, cutoff=0.5)
+    if close:
+        return f"did you mean {close[0]!r}?"
+    return "valid keys: " + ", ".join(sorted(valid))
+
+
+def _type_name(tp: Any) -> str:
+    if isinstance(tp, type):
+        return tp.__name__
+    return str(tp).replace("typing.", "")
+
+
+def _convert(value: Any, tp: Any, path: str) -> Any:
+    """Check (and lightly coerce: int -> float) `value` against the annotation `tp`."""
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if tp is Any:
+        return value
+    if origin in (Union, types.UnionType):
+        errors = []
+        for option in args:
+            try:
+                return _convert(value, option, path)
+            except GanInvError as exc:
+                errors.append(str(exc))
+        raise GanInvError(
+            f"config key {path!r}: expected {_type_name(tp)}, got {type(value).__name__} {value!r}"
+        )
+    if tp is type(None):
+        if value is None:
+            return None
+        raise GanInvError(f"config key {path!r}: expected null, got {value!r}")
+    if origin is typing.Literal:
+        if value in args:
+            return value
+        raise GanInvError(
+            f"config key {path!r}: expected one of {list(args)}, got {value!r}"
+            + (f" ({_suggest(str(value), [str(a) for a in args])})" if isinstance(value, str) else "")
+        )
+    if dataclasses.is_dataclass(tp):
+        if dataclasses.is_dataclass(value) and isinstance(value, tp):
+            return value
+        if not isinstance(value, dict):
+            raise GanInvError(f"config key {path!r}: expected a mapping, got {value!r}")
+        return from_dict(tp, value, path)
+    if origin in (list, tuple):
+        if not isinstance(value, (list, tuple)):
+            raise GanInvError(f"config key {path!r}: expected a list, got {value!r}")
+        item_tp = args[0] if args else Any
+        items = [_convert(v, item_tp, f"{path}[{i}]") for i, v in enumerate(value)]
+        return items if origin is list else tuple(items)
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise GanInvError(f"config key {path!r}: expected a mapping, got {value!r}")
+        val_tp = args[1] if args else Any
+        return {k: _convert(v, val_tp, f"{path}.{k}") for k, v in value.items()}
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise GanInvError(
+                f"config key {path!r}: expected a number, got {type(value).__name__} {value!r}"
+            )
+        return float(value)
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise GanInvError(
+                f"config key {path!r}: expected an integer, got {type(value).__name__} {value!r}"
+            )
+        return value
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise GanInvError(f"config key {path!r}: expected true or false, got {value!r}")
+        return value
+    if tp is str:
+        if not isinstance(value, str):
+            raise GanInvError(
+                f"config key {path!r}: expected a string, got {type(value).__name__} {value!r}"
+            )
+        return value
+    if tp is dict:
+        if not isinstance(value, dict):
+            raise GanInvError(f"config key {path!r}: expected a mapping, got {value!r}")
+        return value
+    return value
+
+
+def from_dict(schema: type[C], data: dict[str, Any], path: str = "") -> C:
+    """Build the dataclass `schema` from a mapping, strictly."""
+    if not isinstance(data, dict):
+        raise GanInvError(f"config {path or 'root'}: expected a mapping, got {data!r}")
+    hints = typing.get_type_hints(schema)
+    fields = {f.name: f for f in dataclasses.fields(schema)}  # type: ignore[arg-type]
+    kwargs = {}
+    for key, value in data.items():
+        full = f"{path}.{key}" if path else str(key)
+        if key not in fields:
+            raise GanInvError(f"unknown config key {full!r}: {_suggest(str(key), list(fields))}")
+        kwargs[key] = _convert(value, hints[key], full)
+    missing = [
+        n
+        for n, f in fields.items()
+        if n not in kwargs
+        and f.default is dataclasses.MISSING
+        and f.default_factory is dataclasses.MISSING  # type: ignore[misc]
+    ]
+    if missing:
+        where = f" in {path!r}" if path else ""
+        raise GanInvError(f"config is missing required key(s) {missing}{where}")
+    return schema(**kwargs)
+
+
+def to_dict(config: Any) -> Any:
+    """Plain YAML-able structure of a (nested) dataclass config."""
+    if dataclasses.is_dataclass(config):
+        return {f.name: to_dict(getattr(config, f.name)) for f in dataclasses.fields(config)}
+    if isinstance(config, (list, tuple)):
+        return [to_dict(v) for v in config]
+    if isinstance(config, dict):
+        return {k: to_dict(v) for k, v in config.items()}
+    if isinstance(config, Path):
+        return str(config)
+    return config
+
+
+def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Apply ``a.b=value`` strings (value parsed as YAML) to a nested mapping, returning a copy."""
+    import copy
+
+    out = copy.deepcopy(data)
+    for item in overrides:
+        if "=" not in item:
+            raise GanInvError(f"override {item!r} must look like key.sub=value")
+        key, raw = item.split("=", 1)
+        try:
+            value = yaml.safe_load(raw) if raw != "" else ""
+        except yaml.YAMLError as exc:
+            raise GanInvError(f"override {item!r}: value is not valid YAML ({exc})") from exc
+        node = out
+        parts = key.strip().split(".")
+        for part in parts[:-1]:
+            if not isinstance(node.get(part), dict):
+                node[part] = {} if node.get(part) is None else node[part]
+                if not isinstance(node[part], dict):
+                    raise GanInvError(f"override {item!r}: {part!r} is not a mapping")
+            node = node[part]
+        node[parts[-1]] = value
+    return out
+
+
+def read_yaml(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read a YAML mapping with a clear error for a missing or malformed file."""
+    path = Path(path)
+    if not path.is_file():
+        raise GanInvError(f"config file {str(path)!r} does not exist")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise GanInvError(f"config file {str(path)!r} is not valid YAML: {exc}") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise GanInvError(f"config file {str(path)!r} must hold a mapping at the top level")
+    return data
+
+
+def load_config(
+    schema: type[C], path: str | os.PathLike[str] | None, overrides: list[str] = ()
+) -> C:
+    """Read YAML (or start empty), apply overrides, validate against `schema`."""
+    data = read_yaml(path) if path is not None else {}
+    return from_dict(schema, apply_overrides(data, list(overrides)))
+
+
+def save_config(config: Any, path: str | os.PathLike[str]) -> Path:
+    """Write the resolved config atomically next to a result, so the run can be repeated."""
+    from ganinv.core.io import atomic_write_text
+
+    text = yaml.safe_dump(to_dict(config), sort_keys=False)
+    return atomic_write_text(Path(path), text)
+
+
+def call_with_checked_kwargs(factory: Callable[..., Any], kwargs: dict[str, Any], where: str) -> Any:
+    """Call `factory(**kwargs)` after checking names (with suggestions) and simple types."""
+    try:
+        sig = inspect.signature(factory)
+    except (TypeError, ValueError):
+        return factory(**kwargs)
+    params = sig.parameters
+    accepts_var_kw = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    named = [
+        n
+        for n, p in params.items()
+        if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    ]
+    if not accepts_var_kw:
+        for key in kwargs:
+            if key not in named:
+                raise GanInvError(f"unknown argument {where}.{key}: {_suggest(key, named)}")
+    try:
+        hints = typing.get_type_hints(factory.__init__ if inspect.isclass(factory) else factory)
+    except Exception:  # unresolvable forward references in third-party code: skip type checks
+        hints = {}
+    checked = {}
+    for key, value in kwargs.items():
+        tp = hints.get(key)
+        simple = tp in (int, float, bool, str) or typing.get_origin(tp) in (
+            typing.Literal,
+            Union,
+            types.UnionType,
+            list,
+        )
+        checked[key] = _convert(value, tp, f"{where}.{key}") if tp is not None and simple else value
+    missing = [
+        n
+        for n, p in params.items()
+        if n in named and p.default is inspect.Parameter.empty and n not in checked
+    ]
+    if missing:
+        raise GanInvError(f"{where} needs argument(s) {missing}")
+    return factory(**checked)

@@ -1,0 +1,31 @@
+"""The `Encoder` interface: images to codes of one inversion space."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ganinv.core.space import Code, InversionSpace
+
+
+class Encoder(nn.Module):
+    """An `nn.Module` from images [B, 3, H, W] in [-1, 1] to a `Code` of `space`.
+
+    The encoder is built for one space (and so one generator) and lives on the same device.
+    Subclasses implement `forward`; `input_resolution` says what size it expects (inputs of
+    another size are resized by the harness, the mode being part of the protocol record).
+    """
+
+    input_resolution: int
+
+    def __init__(self, space: InversionSpace) -> None:
+        super().__init__()
+        # Not a submodule: the generator is frozen and saved separately from the encoder.
+        object.__setattr__(self, "space", space)
+
+    def forward(self, images: torch.Tensor) -> Code:
+        raise NotImplementedError
+
+    def extra_losses(self, code: Code) -> dict[str, torch.Tensor]:
+        """Method-specific training terms (e.g. e4e's offset regulariser); weights in the config."""
+        return {}

@@ -1,0 +1,169 @@
+"""What an inverted code is: the `Code` container and the `InversionSpace` interface."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ganinv.core.errors import GanInvError
+from ganinv.core.generator import Generator
+from ganinv.core.io import atomic_write
+
+
+@dataclass
+class Code:
+    """A batch of inverted codes of one space: named tensors sharing the batch dimension.
+
+    ``tensors`` e.g. ``{"wplus": [B, num_ws, w_dim]}`` or ``{"wplus": ..., "padding": [B, C, 34, 34]}``.
+    ``space`` is the registered name of the space that made it; ``meta`` holds small JSON-able
+    facts (generator name, settings) saved alongside.
+    """
+
+    space: str
+    tensors: dict[str, torch.Tensor]
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __getitem__(self, key: str) -> torch.Tensor:
+        return self.tensors[key]
+
+    @property
+    def batch_size(self) -> int:
+        return next(iter(self.tensors.values())).shape[0]
+
+    def map(self, fn: Any) -> Code:
+        return Code(self.space, {k: fn(v) for k, v in self.tensors.items()}, dict(self.meta))
+
+    def to(self, device: torch.device | str) -> Code:
+        return self.map(lambda t: t.to(device))
+
+    def detach(self) -> Code:
+        return self.map(lambda t: t.detach())
+
+    def clone(self) -> Code:
+        return self.map(lambda t: t.detach().clone())
+
+    def select(self, index: int | slice | torch.Tensor) -> Code:
+        """Rows of the batch (an int keeps the batch dimension)."""
+        if isinstance(index, int):
+            index = slice(index, index + 1)
+        return self.map(lambda t: t[index])
+
+    @staticmethod
+    def cat(codes: list[Code]) -> Code:
+        if not codes:
+            raise ValueError("Code.cat needs at least one code")
+        spaces = {c.space for c in codes}
+        if len(spaces) != 1:
+            raise GanInvError(f"cannot concatenate codes of different spaces {sorted(spaces)}")
+        keys = codes[0].tensors.keys()
+        return Code(
+            codes[0].space,
+            {k: torch.cat([c.tensors[k] for c in codes]) for k in keys},
+            dict(codes[0].meta),
+        )
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Safetensors file with the space name and meta in its header (no pickle)."""
+        from safetensors.torch import save_file
+
+        tensors = {k: v.detach().cpu().contiguous() for k, v in self.tensors.items()}
+        header = {"space": self.space, "meta": json.dumps(self.meta)}
+        return atomic_write(path, lambda p: save_file(tensors, str(p), metadata=header))
+
+    @staticmethod
+    def load(path: str | os.PathLike[str], device: str | torch.device = "cpu") -> Code:
+        from safetensors import safe_open
+
+        path = Path(path)
+        if not path.is_file():
+            raise GanInvError(f"code file {str(path)!r} does not exist")
+        try:
+            with safe_open(str(path), framework="pt", device=str(device)) as f:
+                header = f.metadata() or {}
+                tensors = {k: f.get_tensor(k) for k in f.keys()}
+        except Exception as exc:
+            raise GanInvError(
+                f"{str(path)!r} is not a ganinv code file (safetensors): {exc}"
+            ) from exc
+        if "space" not in header:
+            raise GanInvError(f"{str(path)!r} has no 'space' in its header; was it saved by ganinv?")
+        return Code(header["space"], tensors, json.loads(header.get("meta", "{}")))
+
+
+class InversionSpace:
+    """An inversion space bound to one generator.
+
+    Contract: codes live on the generator's device; `render` returns [B, 3, R, R] in [-1, 1] and
+    is differentiable with respect to every tensor in `trainable(code)`.
+    Subclasses set ``name`` (the registered name) and implement the methods below.
+    """
+
+    name: str = ""
+
+    def __init__(self, generator: Generator) -> None:
+        self.generator = generator
+
+    # -- creating and rendering ----------------------------------------------------------------
+    def init_code(self, batch_size: int) -> Code:
+        """The neutral starting code (e.g. w_avg), for optimisation from scratch."""
+        raise NotImplementedError
+
+    def render(self, code: Code, noise_mode: str = "const") -> torch.Tensor:
+        raise NotImplementedError
+
+    def to_wplus(self, code: Code) -> torch.Tensor:
+        """The W+ codes [B, num_ws, w_dim] this code renders with (for editing and the W-norm)."""
+        raise NotImplementedError
+
+    # -- optimisation ---------------------------------------------------------------------------
+    def trainable(self, code: Code) -> list[torch.Tensor]:
+        """Tensors of `code` an optimiser may update (made leaf tensors requiring grad)."""
+        out = []
+        for key, value in list(code.tensors.items()):
+            leaf = value.detach().clone().requires_grad_(True)
+            code.tensors[key] = leaf
+            out.append(leaf)
+        return out
+
+    def regularizer(self, code: Code) -> torch.Tensor:
+        """The space's own penalty (0 by default)."""
+        return torch.zeros((), device=self.generator.w_avg.device)
+
+    # -- editing --------------------------------------------------------------------------------
+    def apply_direction(self, code: Code, direction: torch.Tensor, strength: float) -> Code:
+        """Move along a latent direction ([w_dim] or [num_ws, w_dim]) in W+; other parts kept."""
+        raise NotImplementedError
+
+    def blend(self, structure: Code, appearance: Code) -> Code:
+        """A code with the spatial structure of one image and the appearance of another."""
+        raise NotImplementedError
+
+    def difference(self, edited: Code, source: Code) -> Code:
+        """The edit that turns `source` into `edited` (one-pair custom editing)."""
+        return Code(self.name, {k: edited[k] - source[k] for k in source.tensors}, dict(source.meta))
+
+    def add(self, code: Code, delta: Code, alpha: float = 1.0, parts: list[str] | None = None) -> Code:
+        """``code + alpha * delta`` on the chosen tensors (all when `parts` is None)."""
+        chosen = list(code.tensors) if parts is None else parts
+        unknown = [p for p in chosen if p not in code.tensors]
+        if unknown:
+            raise GanInvError(
+                f"space {self.name!r} has no code part(s) {unknown}; parts: {list(code.tensors)}"
+            )
+        return Code(
+            code.space,
+            {k: (v + alpha * delta[k] if k in chosen else v) for k, v in code.tensors.items()},
+            dict(code.meta),
+        )
+
+    def check(self, code: Code) -> None:
+        if code.space != self.name:
+            raise GanInvError(
+                f"code of space {code.space!r} given to space {self.name!r}; invert again with "
+                f"{self.name!r} or use the matching space"
+            )

@@ -1,0 +1,1 @@
+"""ganinv plugin distribution 'baselines' (registered through entry points in pyproject.toml)."""

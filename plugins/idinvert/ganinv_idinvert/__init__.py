@@ -1,0 +1,1 @@
+"""ganinv plugin distribution 'idinvert' (registered through entry points in pyproject.toml)."""

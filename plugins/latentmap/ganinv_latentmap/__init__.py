@@ -1,0 +1,1 @@
+"""ganinv plugin distribution 'latentmap' (registered through entry points in pyproject.toml)."""

@@ -1,0 +1,1 @@
+"""ganinv plugin distribution 'padinv' (registered through entry points in pyproject.toml)."""

@@ -1,0 +1,1 @@
+"""ganinv plugin distribution 'sdic' (registered through entry points in pyproject.toml)."""
