@@ -1,0 +1,28 @@
+"""Non-saturating GAN losses and the R1 penalty (StyleGAN2's formulation).
+
+Shared by `ganinv train-gan` and by encoder training with a discriminator (PadInv, IDInvert, e4e).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:
+    """mean softplus(-D(G(z))): the non-saturating generator loss."""
+    return F.softplus(-fake_logits).mean()
+
+
+def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """mean softplus(D(fake)) + mean softplus(-D(real))."""
+    return F.softplus(fake_logits).mean() + F.softplus(-real_logits).mean()
+
+
+def r1_penalty(discriminator: nn.Module, real: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(mean over the batch of ||grad_x D(x)||^2, D(x)); multiply by gamma / 2 for the loss."""
+    real = real.detach().requires_grad_(True)
+    logits = discriminator(real)
+    (grad,) = torch.autograd.grad(logits.sum(), real, create_graph=True)
+    return grad.square().sum(dim=[1, 2, 3]).mean(), logits
