@@ -29,3 +29,10 @@ class Encoder(nn.Module):
     def extra_losses(self, code: Code) -> dict[str, torch.Tensor]:
         """Method-specific training terms (e.g. e4e's offset regulariser); weights in the config."""
         return {}
+
+    def auxiliary_step(self, code: Code, images: torch.Tensor) -> dict[str, float]:
+        """Called by the trainer after each encoder step (e.g. e4e's latent-discriminator update).
+
+        Owns its own networks and optimisers; returns figures to log. Default: nothing to do.
+        """
+        return {}
