@@ -1,0 +1,1 @@
+"""Reusable network building blocks (IR-SE, ...) shared by losses, metrics and encoders."""
