@@ -13,9 +13,7 @@ import sys
 
 from ganinv.core.errors import GanInvError
 
-COMMANDS = (
-    "ganinv.cli.plugins",
-)
+COMMANDS = ("ganinv.cli.plugins",)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,7 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(
         prog="ganinv",
-        description="GAN inversion toolbox: train, invert, evaluate and benchmark inversion methods.",
+        description="GAN inversion: train, invert, evaluate and benchmark inversion methods.",
     )
     parser.add_argument("--version", action="version", version=f"ganinv {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

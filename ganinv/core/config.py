@@ -14,8 +14,9 @@ import inspect
 import os
 import types
 import typing
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, TypeVar, Union
+from typing import Any, TypeVar, Union
 
 import yaml
 
@@ -62,7 +63,11 @@ def _convert(value: Any, tp: Any, path: str) -> Any:
             return value
         raise GanInvError(
             f"config key {path!r}: expected one of {list(args)}, got {value!r}"
-            + (f" ({_suggest(str(value), [str(a) for a in args])})" if isinstance(value, str) else "")
+            + (
+                f" ({_suggest(str(value), [str(a) for a in args])})"
+                if isinstance(value, str)
+                else ""
+            )
         )
     if dataclasses.is_dataclass(tp):
         if dataclasses.is_dataclass(value) and isinstance(value, tp):
@@ -205,7 +210,9 @@ def save_config(config: Any, path: str | os.PathLike[str]) -> Path:
     return atomic_write_text(Path(path), text)
 
 
-def call_with_checked_kwargs(factory: Callable[..., Any], kwargs: dict[str, Any], where: str) -> Any:
+def call_with_checked_kwargs(
+    factory: Callable[..., Any], kwargs: dict[str, Any], where: str
+) -> Any:
     """Call `factory(**kwargs)` after checking names (with suggestions) and simple types."""
     try:
         sig = inspect.signature(factory)

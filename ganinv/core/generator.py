@@ -48,7 +48,7 @@ class SynthesisHooks:
     """
 
     def const_input(self, const: torch.Tensor) -> torch.Tensor:
-        """The constant input, [B, C, 4, 4] (already broadcast over the batch); return a replacement."""
+        """The constant input [B, C, 4, 4] (broadcast over the batch); return a replacement."""
         return const
 
     def padding(self, layer: LayerInfo, x: torch.Tensor) -> torch.Tensor | None:
@@ -56,8 +56,8 @@ class SynthesisHooks:
 
         `x` is the layer's input after style modulation, [B, C_in, R, R]. Return None for zero
         padding, or a map [B, C_in, S, S] with S >= R + 2: the generator centre-crops it to R + 2,
-        puts `x` inside and uses only the outer one-pixel ring, which is NOT multiplied by the style;
-        the convolution runs without padding and is then demodulated (PadInv's semantics).
+        puts `x` inside and uses only the outer one-pixel ring, which is NOT multiplied by the
+        style; the convolution runs without padding and is then demodulated (PadInv's semantics).
         """
         return None
 

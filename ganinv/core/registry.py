@@ -1,4 +1,4 @@
-"""Registries: one per kind of component, filled by decorators (built-ins) and entry points (plugins).
+"""Registries, one per kind of component: decorators fill built-ins, entry points plugins.
 
 A plugin distribution declares, in its pyproject.toml::
 
@@ -15,8 +15,9 @@ from __future__ import annotations
 import difflib
 import importlib
 import importlib.metadata
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 from ganinv.core.errors import GanInvError
 
@@ -80,8 +81,8 @@ class Registry:
             target = f"{obj.__module__}:{obj.__qualname__}"  # type: ignore[attr-defined]
             if existing is not None and existing.obj is not None and existing.target != target:
                 raise GanInvError(
-                    f"{self.kind} name {key!r} is registered twice ({existing.target} and {target}); "
-                    "rename one of them"
+                    f"{self.kind} name {key!r} is registered twice ({existing.target} and "
+                    f"{target}); rename one of them"
                 )
             self._entries[key] = _Entry(key, target, "ganinv", _version("ganinv"), obj=obj)
             return obj

@@ -19,7 +19,8 @@ from ganinv.core.io import atomic_write
 class Code:
     """A batch of inverted codes of one space: named tensors sharing the batch dimension.
 
-    ``tensors`` e.g. ``{"wplus": [B, num_ws, w_dim]}`` or ``{"wplus": ..., "padding": [B, C, 34, 34]}``.
+    ``tensors`` e.g. ``{"wplus": [B, num_ws, w_dim]}`` or
+    ``{"wplus": ..., "padding": [B, C, 34, 34]}``.
     ``space`` is the registered name of the space that made it; ``meta`` holds small JSON-able
     facts (generator name, settings) saved alongside.
     """
@@ -91,7 +92,9 @@ class Code:
                 f"{str(path)!r} is not a ganinv code file (safetensors): {exc}"
             ) from exc
         if "space" not in header:
-            raise GanInvError(f"{str(path)!r} has no 'space' in its header; was it saved by ganinv?")
+            raise GanInvError(
+                f"{str(path)!r} has no 'space' in its header; was it saved by ganinv?"
+            )
         return Code(header["space"], tensors, json.loads(header.get("meta", "{}")))
 
 
@@ -145,9 +148,13 @@ class InversionSpace:
 
     def difference(self, edited: Code, source: Code) -> Code:
         """The edit that turns `source` into `edited` (one-pair custom editing)."""
-        return Code(self.name, {k: edited[k] - source[k] for k in source.tensors}, dict(source.meta))
+        return Code(
+            self.name, {k: edited[k] - source[k] for k in source.tensors}, dict(source.meta)
+        )
 
-    def add(self, code: Code, delta: Code, alpha: float = 1.0, parts: list[str] | None = None) -> Code:
+    def add(
+        self, code: Code, delta: Code, alpha: float = 1.0, parts: list[str] | None = None
+    ) -> Code:
         """``code + alpha * delta`` on the chosen tensors (all when `parts` is None)."""
         chosen = list(code.tensors) if parts is None else parts
         unknown = [p for p in chosen if p not in code.tensors]

