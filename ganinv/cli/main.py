@@ -13,7 +13,10 @@ import sys
 
 from ganinv.core.errors import GanInvError
 
-COMMANDS = ("ganinv.cli.plugins",)
+COMMANDS = (
+    "ganinv.cli.plugins",
+    "ganinv.cli.train_gan",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

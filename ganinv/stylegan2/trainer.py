@@ -1,0 +1,395 @@
+"""A compact StyleGAN2 trainer (`ganinv train-gan`): the recipe of stylegan2-ada-pytorch, no ADA.
+
+Non-saturating logistic loss, lazy R1 on D, optional lazy path-length regulariser on G, style
+mixing, EMA of G with ramp-up, and `w_avg` tracked as an EMA of mapped codes (beta 0.995), as the
+NVlabs loop does. Lazy regularisation rescales Adam's lr and betas by interval / (interval + 1).
+
+Resumable exactly: the state (networks, optimisers, step, RNG states) is written atomically as a
+weights-only torch file every `checkpoint_kimg`; `--resume` continues from it. Snapshots of
+(G_ema, D) in our safetensors format are what the rest of the library loads.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import random
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from ganinv.core.config import save_config
+from ganinv.core.errors import GanInvError
+from ganinv.core.io import atomic_write, atomic_write_text
+from ganinv.losses.adversarial import discriminator_loss, generator_loss, r1_penalty
+
+
+@dataclass
+class GanTrainConfig:
+    """`ganinv train-gan` settings (YAML, strictly validated)."""
+
+    output: str  # run directory: checkpoint, snapshots, samples, log
+    data: dict[str, Any]  # a dataset spec, e.g. {name: fashion_mnist, split: train}
+    generator: dict[str, Any] = field(default_factory=dict)  # StyleGAN2Generator kwargs
+    discriminator: dict[str, Any] = field(default_factory=dict)  # StyleGAN2Discriminator kwargs
+    batch_size: int = 32
+    total_kimg: float = 1000.0  # training length in thousands of real images shown to D
+    g_lr: float = 0.0025
+    d_lr: float = 0.0025
+    betas: list[float] = field(default_factory=lambda: [0.0, 0.99])
+    r1_gamma: float = 0.01
+    r1_interval: int = 16
+    pl_weight: float = 0.0  # path-length regulariser weight (0: off)
+    pl_interval: int = 4
+    pl_decay: float = 0.01
+    pl_batch_shrink: int = 2
+    style_mixing_prob: float = 0.9
+    ema_kimg: float = 10.0
+    ema_rampup: float | None = 0.05
+    w_avg_beta: float = 0.995
+    checkpoint_kimg: float = 10.0  # resumable state + snapshot every this many kimg
+    sample_seeds: int = 64  # fixed latents rendered into samples.png at each checkpoint
+    seed: int = 0
+    num_workers: int = 0
+    threads: int | None = None  # torch intra-op threads (None: torch's default)
+    device: str = "auto"
+
+
+def _device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise GanInvError(f"device {name!r} asked for but CUDA is not available; use device=cpu")
+    return torch.device(name)
+
+
+def _rng_state() -> dict[str, Any]:
+    state = {
+        "torch": torch.get_rng_state(),
+        "numpy": torch.from_numpy(np.random.get_state()[1].astype(np.int64)),
+        "numpy_pos": np.random.get_state()[2],
+        "python": json.dumps(random.getstate()),
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: dict[str, Any]) -> None:
+    torch.set_rng_state(state["torch"])
+    np.random.set_state(
+        ("MT19937", state["numpy"].numpy().astype(np.uint32), int(state["numpy_pos"]), 0, 0.0)
+    )
+    py = json.loads(state["python"])
+    random.setstate((py[0], tuple(py[1]), py[2]))
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+class _InfiniteBatches:
+    """Deterministic epochs of shuffled indices; the position is part of the resumable state."""
+
+    def __init__(self, dataset: Any, batch_size: int, seed: int, num_workers: int) -> None:
+        self.dataset = dataset
+        self.batch_size = batch_size
+        self.seed = seed
+        self.num_workers = num_workers
+        self.epoch = 0
+        self.position = 0  # batches consumed in this epoch
+        self._iterator: Any = None
+
+    def _start_epoch(self) -> None:
+        g = torch.Generator().manual_seed(self.seed * 1000003 + self.epoch)
+        order = torch.randperm(len(self.dataset), generator=g).tolist()
+        usable = len(order) // self.batch_size * self.batch_size
+        batches = [order[i : i + self.batch_size] for i in range(0, usable, self.batch_size)]
+        batches = batches[self.position :]
+        loader = torch.utils.data.DataLoader(
+            self.dataset, batch_sampler=batches, num_workers=self.num_workers
+        )
+        self._iterator = iter(loader)
+
+    def next(self) -> torch.Tensor:
+        if self._iterator is None:
+            self._start_epoch()
+        try:
+            batch = next(self._iterator)
+        except StopIteration:
+            self.epoch += 1
+            self.position = 0
+            self._start_epoch()
+            batch = next(self._iterator)
+        self.position += 1
+        return batch[0] if isinstance(batch, (list, tuple)) else batch
+
+    def state(self) -> dict[str, int]:
+        return {"epoch": self.epoch, "position": self.position}
+
+    def load_state(self, state: dict[str, int]) -> None:
+        self.epoch, self.position = int(state["epoch"]), int(state["position"])
+        self._iterator = None
+
+
+def _lazy_adam(params: Any, lr: float, betas: list[float], interval: int) -> torch.optim.Adam:
+    ratio = interval / (interval + 1) if interval > 0 else 1.0
+    return torch.optim.Adam(
+        params, lr=lr * ratio, betas=(betas[0] ** ratio, betas[1] ** ratio), eps=1e-8
+    )
+
+
+class GanTrainer:
+    """Trains a StyleGAN2 generator and discriminator on one dataset, resumably."""
+
+    def __init__(self, config: GanTrainConfig) -> None:
+        from ganinv.core.registry import build
+        from ganinv.stylegan2.discriminator import StyleGAN2Discriminator
+        from ganinv.stylegan2.generator import StyleGAN2Generator
+
+        self.config = config
+        self.out = Path(config.output)
+        if config.threads:
+            torch.set_num_threads(config.threads)
+        self.device = _device(config.device)
+        torch.manual_seed(config.seed)
+        np.random.seed(config.seed)
+        random.seed(config.seed)
+
+        self.dataset = build("datasets", config.data)
+        if len(self.dataset) < config.batch_size:
+            raise GanInvError(
+                f"dataset has {len(self.dataset)} images, fewer than batch_size "
+                f"{config.batch_size}; lower batch_size or add data"
+            )
+        sample = self.dataset[0]
+        sample = sample[0] if isinstance(sample, (list, tuple)) else sample
+        resolution = int(sample.shape[-1])
+        gkw = {"resolution": resolution, **config.generator}
+        dkw = {"resolution": resolution, **config.discriminator}
+        if gkw["resolution"] != resolution or dkw["resolution"] != resolution:
+            raise GanInvError(
+                f"dataset images are {resolution} px but the networks are configured for "
+                f"{gkw['resolution']}/{dkw['resolution']} px; set data.resolution or the networks'"
+            )
+        self.G = StyleGAN2Generator(**gkw).to(self.device).train()
+        self.D = StyleGAN2Discriminator(**dkw).to(self.device).train()
+        self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
+        self.opt_g = _lazy_adam(
+            self.G.parameters(),
+            config.g_lr,
+            config.betas,
+            config.pl_interval * (config.pl_weight > 0),
+        )
+        self.opt_d = _lazy_adam(self.D.parameters(), config.d_lr, config.betas, config.r1_interval)
+        self.batches = _InfiniteBatches(
+            self.dataset, config.batch_size, config.seed, config.num_workers
+        )
+        self.step = 0
+        self.nimg = 0
+        self.pl_mean = torch.zeros((), device=self.device)
+        g = torch.Generator().manual_seed(123456789)
+        self.sample_z = torch.randn(config.sample_seeds, self.G.z_dim, generator=g)
+
+    # -- one iteration --------------------------------------------------------------------------
+    def _ws(self, batch: int) -> torch.Tensor:
+        """Mapped codes with style mixing; updates G.w_avg as the NVlabs mapping does."""
+        G = self.G
+        z = torch.randn(batch, G.z_dim, device=self.device)
+        ws = G.mapping(z)
+        with torch.no_grad():
+            G.w_avg.copy_(ws[:, 0].mean(0).lerp(G.w_avg, self.config.w_avg_beta))
+        if self.config.style_mixing_prob > 0:
+            cutoff = torch.randint(1, G.num_ws, (), device=self.device)
+            mix = torch.rand((), device=self.device) < self.config.style_mixing_prob
+            cutoff = torch.where(mix, cutoff, torch.full_like(cutoff, G.num_ws))
+            ws2 = G.mapping(torch.randn_like(z))
+            layer = torch.arange(G.num_ws, device=self.device)[None, :, None]
+            ws = torch.where(layer < cutoff, ws, ws2)
+        return ws
+
+    def _set_grad(self, net: nn.Module, flag: bool) -> None:
+        for p in net.parameters():
+            p.requires_grad_(flag)
+
+    def train_step(self) -> dict[str, float]:
+        cfg = self.config
+        batch = cfg.batch_size
+        real = self.batches.next().to(self.device, non_blocking=True)
+        stats: dict[str, float] = {}
+
+        # G main: non-saturating loss.
+        self._set_grad(self.G, True)
+        self._set_grad(self.D, False)
+        fake = self.G.synthesize(self._ws(batch), noise_mode="random")
+        loss_g = generator_loss(self.D(fake))
+        self.opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        self.opt_g.step()
+        stats["loss_g"] = loss_g.item()
+
+        # G reg: lazy path-length regulariser.
+        if cfg.pl_weight > 0 and self.step % cfg.pl_interval == 0:
+            pl_batch = max(batch // cfg.pl_batch_shrink, 1)
+            ws = self._ws(pl_batch)
+            img = self.G.synthesize(ws, noise_mode="random")
+            noise = torch.randn_like(img) / math.sqrt(img.shape[2] * img.shape[3])
+            (grad,) = torch.autograd.grad((img * noise).sum(), ws, create_graph=True)
+            lengths = grad.square().sum(2).mean(1).sqrt()
+            self.pl_mean = self.pl_mean.lerp(lengths.mean().detach(), cfg.pl_decay)
+            loss_pl = (lengths - self.pl_mean).square().mean() * cfg.pl_weight * cfg.pl_interval
+            self.opt_g.zero_grad(set_to_none=True)
+            (loss_pl + img[:, 0, 0, 0].sum() * 0).backward()
+            self.opt_g.step()
+            stats["loss_pl"] = loss_pl.item()
+
+        # D main.
+        self._set_grad(self.G, False)
+        self._set_grad(self.D, True)
+        with torch.no_grad():
+            fake = self.G.synthesize(self._ws(batch), noise_mode="random")
+        loss_d = discriminator_loss(self.D(real), self.D(fake))
+        self.opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        self.opt_d.step()
+        stats["loss_d"] = loss_d.item()
+
+        # D reg: lazy R1.
+        if cfg.r1_gamma > 0 and self.step % cfg.r1_interval == 0:
+            penalty, logits = r1_penalty(self.D, real)
+            loss_r1 = penalty * (cfg.r1_gamma / 2) * cfg.r1_interval
+            self.opt_d.zero_grad(set_to_none=True)
+            (loss_r1 + logits.sum() * 0).backward()
+            self.opt_d.step()
+            stats["r1"] = penalty.item()
+
+        self.nimg += batch
+        self._update_ema(batch)
+        self.step += 1
+        return stats
+
+    @torch.no_grad()
+    def _update_ema(self, batch: int) -> None:
+        ema_nimg = self.config.ema_kimg * 1000
+        if self.config.ema_rampup is not None:
+            ema_nimg = min(ema_nimg, self.nimg * self.config.ema_rampup)
+        beta = 0.5 ** (batch / max(ema_nimg, 1e-8))
+        for p_ema, p in zip(self.G_ema.parameters(), self.G.parameters()):
+            p_ema.copy_(p.detach().lerp(p_ema, beta))
+        for b_ema, b in zip(self.G_ema.buffers(), self.G.buffers()):
+            b_ema.copy_(b)
+
+    # -- state ----------------------------------------------------------------------------------
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.out / "checkpoint.pt"
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "G": self.G.state_dict(),
+            "D": self.D.state_dict(),
+            "G_ema": self.G_ema.state_dict(),
+            "opt_g": self.opt_g.state_dict(),
+            "opt_d": self.opt_d.state_dict(),
+            "step": self.step,
+            "nimg": self.nimg,
+            "pl_mean": self.pl_mean,
+            "batches": self.batches.state(),
+            "rng": _rng_state(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.G.load_state_dict(state["G"])
+        self.D.load_state_dict(state["D"])
+        self.G_ema.load_state_dict(state["G_ema"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        self.step = int(state["step"])
+        self.nimg = int(state["nimg"])
+        self.pl_mean = state["pl_mean"].to(self.device)
+        self.batches.load_state(state["batches"])
+        _set_rng_state(state["rng"])
+
+    def save(self) -> None:
+        """Resumable state, then the snapshot other commands load, then samples; all atomic."""
+        from ganinv.checkpoints.native import save_networks
+
+        state = self.state_dict()
+        atomic_write(self.checkpoint_path, lambda p: torch.save(state, p))
+        meta = {
+            "kimg": self.nimg / 1000,
+            "step": self.step,
+            "dataset": self.config.data,
+            "trainer": "ganinv train-gan",
+        }
+        save_networks(
+            self.out / "network-snapshot.safetensors",
+            {"generator": self.G_ema, "discriminator": self.D},
+            meta,
+        )
+        self.write_samples(self.out / "samples.png")
+
+    def resume(self) -> bool:
+        if not self.checkpoint_path.is_file():
+            return False
+        try:
+            state = torch.load(self.checkpoint_path, map_location=self.device, weights_only=True)
+        except Exception as exc:
+            raise GanInvError(
+                f"cannot read {str(self.checkpoint_path)!r} ({exc}); remove it to start over"
+            ) from exc
+        self.load_state_dict(state)
+        return True
+
+    @torch.no_grad()
+    def write_samples(self, path: Path) -> None:
+        from ganinv.core.images import save_grid
+
+        imgs = self.G_ema(self.sample_z.to(self.device), noise_mode="const").cpu()
+        save_grid(imgs, path, nrow=int(math.sqrt(len(imgs))))
+
+    # -- loop -----------------------------------------------------------------------------------
+    def train(self, resume: bool = False, max_seconds: float | None = None) -> None:
+        from tqdm import tqdm
+
+        cfg = self.config
+        self.out.mkdir(parents=True, exist_ok=True)
+        if resume and self.resume():
+            print(f"train-gan: resumed at {self.nimg / 1000:.1f} kimg (step {self.step})")
+        elif not resume and self.checkpoint_path.exists():
+            raise GanInvError(
+                f"{str(self.out)!r} already holds a training run; pass --resume to continue it "
+                "or choose another output directory"
+            )
+        save_config(cfg, self.out / "config.yaml")
+        total = int(cfg.total_kimg * 1000)
+        next_ckpt = (self.nimg // int(cfg.checkpoint_kimg * 1000) + 1) * int(
+            cfg.checkpoint_kimg * 1000
+        )
+        log_path = self.out / "log.jsonl"
+        start = time.time()
+        bar = tqdm(total=total, initial=self.nimg, unit="img", desc="train-gan", mininterval=5)
+        with open(log_path, "a", encoding="utf-8") as log:
+            while self.nimg < total:
+                stats = self.train_step()
+                bar.update(cfg.batch_size)
+                if self.nimg >= next_ckpt or self.nimg >= total:
+                    next_ckpt += int(cfg.checkpoint_kimg * 1000)
+                    self.save()
+                    record = {"kimg": self.nimg / 1000, "step": self.step, **stats}
+                    record["sec"] = round(time.time() - start, 1)
+                    log.write(json.dumps(record) + "\n")
+                    log.flush()
+                    bar.set_postfix(
+                        loss_g=f"{stats['loss_g']:.3f}", loss_d=f"{stats['loss_d']:.3f}"
+                    )
+                if max_seconds is not None and time.time() - start > max_seconds:
+                    self.save()
+                    break
+        bar.close()
+        if self.nimg >= total:
+            atomic_write_text(self.out / "DONE", f"{self.nimg / 1000:.1f} kimg\n")
