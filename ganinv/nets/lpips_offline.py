@@ -1,0 +1,52 @@
+"""The `lpips` package's LPIPS network, filled from the offline weights cache.
+
+`lpips.LPIPS` normally downloads its torchvision backbone; here it is built with
+``pnet_rand=True, pretrained=False`` (nothing fetched) and both the ImageNet backbone
+(``alexnet_imagenet`` / ``vgg16_imagenet``) and the v0.1 linear layers are loaded from the cache.
+The computation (z-scoring with LPIPS' shift/scale, unit-normalised features, linear layers,
+spatial mean, sum over layers) is the package's own.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import torch
+from torch import nn
+
+from ganinv.weights import load_state_dict
+
+BACKBONE_WEIGHTS = {"alex": "alexnet_imagenet", "vgg": "vgg16_imagenet"}
+LINEAR_WEIGHTS = {"alex": "lpips_alex_v0.1", "vgg": "lpips_vgg_v0.1"}
+
+
+def lpips_network(net: str = "alex") -> nn.Module:
+    """A frozen, eval-mode `lpips.LPIPS(net=net, version="0.1")` with offline weights.
+
+    Call it as ``model(x, y)`` with x, y [B, 3, H, W] in [-1, 1]; returns [B, 1, 1, 1].
+    """
+    import lpips
+
+    if net not in BACKBONE_WEIGHTS:
+        raise ValueError(f"LPIPS net must be one of {sorted(BACKBONE_WEIGHTS)}, got {net!r}")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torchvision's deprecation note for pretrained=False
+        model = lpips.LPIPS(net=net, version="0.1", pretrained=False, pnet_rand=True, verbose=False)
+    backbone = load_state_dict(BACKBONE_WEIGHTS[net])
+    convs = {
+        name.split(".")[-1]: module
+        for name, module in model.net.named_modules()
+        if isinstance(module, nn.Conv2d)
+    }
+    if len(convs) * 2 != len(backbone):
+        raise RuntimeError(f"LPIPS {net}: {len(convs)} convolutions vs {len(backbone)} tensors")
+    with torch.no_grad():
+        for index, conv in convs.items():
+            conv.weight.copy_(backbone[f"features.{index}.weight"])
+            conv.bias.copy_(backbone[f"features.{index}.bias"])
+        for key, value in load_state_dict(LINEAR_WEIGHTS[net]).items():
+            layer = int(key[len("lin")])
+            model.lins[layer].model[1].weight.copy_(value)
+    model.eval()
+    model.requires_grad_(False)
+    return model
