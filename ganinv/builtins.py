@@ -1,3 +1,4 @@
 """Imports every module that registers built-in components (run once by the registry)."""
 
 # ruff: noqa: F401
+import ganinv.stylegan2.generator  # generators: stylegan2

@@ -14,6 +14,7 @@ import sys
 from ganinv.core.errors import GanInvError
 
 COMMANDS = (
+    "ganinv.cli.convert",
     "ganinv.cli.plugins",
     "ganinv.cli.train_gan",
 )

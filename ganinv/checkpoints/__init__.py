@@ -1,0 +1,1 @@
+"""Checkpoint readers and writers: rosinality .pt, NVlabs pickles (no code execution), ours."""

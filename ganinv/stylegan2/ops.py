@@ -1,0 +1,188 @@
+"""StyleGAN2 resampling and activation ops in pure PyTorch (CPU and GPU, double-backward safe).
+
+Semantics follow NVlabs' `upfirdn2d` / `conv2d_resample` / `bias_act` (identical to rosinality's
+`upfirdn2d_native` and `fused_leaky_relu`). Each resampling op has two formulations:
+
+* ``*_ref``: the textbook one (zero-insertion / transposed conv, then a separate FIR blur), kept
+  as the reference the tests compare against;
+* the fast one used by the networks: the FIR blur is folded into the convolution weights and the
+  stride-2 transposed convolution is computed polyphase, as ONE ordinary convolution with 4x the
+  output channels on the low-resolution input followed by `pixel_shuffle`. This turns two
+  memory-bound passes (transposed conv + depthwise blur) into one dense GEMM-shaped convolution.
+
+Filters are 2-D, normalised to sum 1 (NVlabs convention); rosinality stores them multiplied by
+the up-sampling gain (x4), which the checkpoint readers divide out.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+
+SQRT2 = math.sqrt(2.0)
+
+
+def setup_filter(taps: Sequence[float] = (1, 3, 3, 1)) -> torch.Tensor:
+    """Separable 2-D FIR filter [k, k] from 1-D taps, normalised to sum 1."""
+    f = torch.as_tensor(taps, dtype=torch.float32)
+    f = f[:, None] * f[None, :]
+    return f / f.sum()
+
+
+def bias_lrelu(
+    x: torch.Tensor,
+    bias: torch.Tensor | None,
+    gain: float = SQRT2,
+    alpha: float = 0.2,
+) -> torch.Tensor:
+    """leaky_relu(x + bias, alpha) * gain, bias broadcast over dim 1 ([B, C] or [B, C, H, W])."""
+    if bias is not None:
+        x = x + bias.reshape([1, -1] + [1] * (x.ndim - 2))
+    x = F.leaky_relu(x, alpha)
+    return x * gain if gain != 1 else x
+
+
+# ------------------------------------------------------------------------------------------------
+# Reference formulations.
+
+
+def upfirdn2d_ref(
+    x: torch.Tensor,
+    f: torch.Tensor,
+    up: int = 1,
+    down: int = 1,
+    pad: tuple[int, int, int, int] = (0, 0, 0, 0),
+    gain: float = 1.0,
+) -> torch.Tensor:
+    """Upsample (zero insertion), pad (negative = crop), FIR filter, downsample.
+
+    x [B, C, H, W]; f [kh, kw] applied as a true convolution (flipped), scaled by `gain`;
+    pad = (x0, x1, y0, y1). Output [B, C, (H*up + y0 + y1 - kh) // down + 1, ...].
+    """
+    b, c, h, w = x.shape
+    x0, x1, y0, y1 = pad
+    if up > 1:
+        x = x.reshape(b, c, h, 1, w, 1)
+        x = F.pad(x, [0, up - 1, 0, 0, 0, up - 1])
+        x = x.reshape(b, c, h * up, w * up)
+    x = F.pad(x, [max(x0, 0), max(x1, 0), max(y0, 0), max(y1, 0)])
+    x = x[
+        :,
+        :,
+        max(-y0, 0) : x.shape[2] - max(-y1, 0),
+        max(-x0, 0) : x.shape[3] - max(-x1, 0),
+    ]
+    weight = (f * gain).flip([0, 1]).to(x.dtype)
+    weight = weight[None, None].repeat(c, 1, 1, 1)
+    x = F.conv2d(x, weight, groups=c)
+    return x[:, :, ::down, ::down]
+
+
+def conv_up2d_ref(x: torch.Tensor, weight: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
+    """2x upsampling 3x3 conv: transposed conv (stride 2), then blur with pads (1, 1) and gain 4.
+
+    x [B, I, H, W], weight [O, I, 3, 3] -> [B, O, 2H, 2W] (NVlabs `conv2d_resample(up=2)`).
+    """
+    x = F.conv_transpose2d(x, weight.transpose(0, 1), stride=2)
+    return upfirdn2d_ref(x, f, pad=(1, 1, 1, 1), gain=4)
+
+
+def conv_down2d_ref(x: torch.Tensor, weight: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
+    """Blur (pads 2, 2) then 3x3 conv with stride 2: [B, I, H, W] -> [B, O, H/2, W/2]."""
+    x = upfirdn2d_ref(x, f, pad=(2, 2, 2, 2))
+    return F.conv2d(x, weight, stride=2)
+
+
+def upsample2d_ref(x: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
+    """2x FIR upsampling (pads (2, 1), gain 4): [B, C, H, W] -> [B, C, 2H, 2W]."""
+    return upfirdn2d_ref(x, f, up=2, pad=(2, 1, 2, 1), gain=4)
+
+
+def downsample2d_ref(x: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
+    """2x FIR downsampling (pads (1, 1)): [B, C, H, W] -> [B, C, H/2, W/2]."""
+    return upfirdn2d_ref(x, f, down=2, pad=(1, 1, 1, 1))
+
+
+# ------------------------------------------------------------------------------------------------
+# Fast formulations (exact up to float rounding; checked against the references in the tests).
+
+
+def _full_correlation(weight: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
+    """out[..., k, l] = sum_{t,s} W[k+t-(kf-1), l+s-(kf-1)] * f[t, s]: [O, I, kw+kf-1, ...]."""
+    o, i, kh, kw = weight.shape
+    kf = f.shape[0]
+    w = F.pad(weight.reshape(o * i, 1, kh, kw), [kf - 1] * 4)
+    out = F.conv2d(w, f[None, None].to(weight.dtype))
+    return out.reshape(o, i, out.shape[-2], out.shape[-1])
+
+
+def upsample_conv_weight(weight: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
+    """Polyphase kernel of `conv_up2d_ref`: [O, I, 3, 3] -> [4*O, I, 3, 3] for pixel_shuffle(2).
+
+    The transposed conv followed by the (flipped) 4x4 FIR is one stride-2 transposed conv with a
+    6x6 kernel G; output phase (ry, rx) at low-res position p only sees taps G[2d + r - 1], i.e.
+    a 3x3 ordinary convolution whose kernel is G[ry::2, rx::2] reversed.
+    """
+    o, i, kh, kw = weight.shape
+    if kh != 3 or kw != 3 or f.shape != (4, 4):
+        raise ValueError("upsample_conv_weight supports 3x3 kernels and 4x4 filters")
+    g = _full_correlation(weight, (f * 4).flip([0, 1]))  # [O, I, 6, 6], includes the gain 4
+    phases = [g[:, :, ry::2, rx::2].flip([2, 3]) for ry in (0, 1) for rx in (0, 1)]
+    return torch.stack(phases, dim=1).reshape(o * 4, i, 3, 3)
+
+
+def conv_up2d(x: torch.Tensor, weight: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
+    """Fast `conv_up2d_ref`: one 3x3 conv to 4*O channels on the low-res input, pixel_shuffle."""
+    return F.pixel_shuffle(F.conv2d(x, upsample_conv_weight(weight, f), padding=1), 2)
+
+
+def downsample_conv_weight(weight: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
+    """Kernel of `conv_down2d_ref` as one stride-2 conv: [O, I, 3, 3] -> [O, I, 6, 6].
+
+    Blur then conv = conv with the full convolution of the weight and the filter.
+    """
+    return _full_correlation(weight, f)
+
+
+def conv_down2d(x: torch.Tensor, weight: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
+    """Fast `conv_down2d_ref`: one stride-2 6x6 conv with padding 2."""
+    return F.conv2d(x, downsample_conv_weight(weight, f), stride=2, padding=2)
+
+
+def _phase_filters(f: torch.Tensor) -> torch.Tensor:
+    """The four 2x2 polyphase sub-filters of a 4x4 up-sampling FIR (gain 4): [4, 2, 2]."""
+    g = (f * 4).flip([0, 1])
+    # upfirdn2d(up=2, pad=(2,1)): y[2p + r] = sum_t g[t] u[2p + r + t - 2], u zero-inserted, so
+    # phase r uses taps t = r, r + 2 at low-res offsets -1, 0 (r = 0) or 0, +1 (r = 1).
+    return torch.stack([g[ry::2, rx::2] for ry in (0, 1) for rx in (0, 1)])
+
+
+def upsample2d(x: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
+    """Fast `upsample2d_ref` (the skip branch of the generator's ToRGB path), polyphase."""
+    b, c, h, w = x.shape
+    phases = _phase_filters(f).to(x.dtype)  # [4, 2, 2]
+    xp = F.pad(x, [1, 1, 1, 1])
+    # Phase (ry, rx) reads the 2x2 window starting at padded offset (ry, rx).
+    outs = []
+    for index, (ry, rx) in enumerate(((0, 0), (0, 1), (1, 0), (1, 1))):
+        k = phases[index]
+        window = xp[:, :, ry : ry + h + 1, rx : rx + w + 1]
+        out = (
+            window[:, :, :-1, :-1] * k[0, 0]
+            + window[:, :, :-1, 1:] * k[0, 1]
+            + window[:, :, 1:, :-1] * k[1, 0]
+            + window[:, :, 1:, 1:] * k[1, 1]
+        )
+        outs.append(out)
+    y = torch.stack(outs, dim=2).reshape(b, c * 4, h, w)
+    return F.pixel_shuffle(y, 2)
+
+
+def downsample2d(x: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
+    """Fast `downsample2d_ref`: depthwise 4x4 FIR with stride 2 (pads (1, 1))."""
+    c = x.shape[1]
+    weight = f.flip([0, 1]).to(x.dtype)[None, None].expand(c, 1, -1, -1)
+    return F.conv2d(x, weight, stride=2, padding=1, groups=c)
