@@ -15,6 +15,7 @@ from ganinv.core.errors import GanInvError
 
 COMMANDS = (
     "ganinv.cli.convert",
+    "ganinv.cli.data",
     "ganinv.cli.plugins",
     "ganinv.cli.train_gan",
 )
