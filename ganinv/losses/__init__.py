@@ -1,0 +1,1 @@
+"""Training losses: each registered in `LOSSES` and computed from one `LossInputs`."""

@@ -1,0 +1,24 @@
+"""Keep a loss's frozen network on the device of the images it is given."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+def on_device_of(network: nn.Module, x: torch.Tensor) -> nn.Module:
+    """Move `network` to `x.device` if it is elsewhere (once; later calls are free)."""
+    param = next(network.parameters(), None)
+    if param is not None and param.device != x.device:
+        network.to(x.device)
+    return network
+
+
+class FrozenNetworkLoss(nn.Module):
+    """A loss module whose networks stay in eval mode and never receive gradients."""
+
+    def train(self, mode: bool = True) -> FrozenNetworkLoss:
+        super().train(mode)
+        for module in self.children():
+            module.eval()
+        return self

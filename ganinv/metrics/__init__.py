@@ -1,0 +1,1 @@
+"""Evaluation metrics: streaming, per image then averaged, each result tagged with its protocol."""
