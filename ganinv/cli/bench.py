@@ -1,0 +1,35 @@
+"""`ganinv bench CONFIG [key=value ...] [--resume]`: a grid of methods -> tables and a report."""
+
+from __future__ import annotations
+
+import argparse
+
+NAME = "bench"
+HELP = "benchmark a grid of methods: Markdown/CSV/JSON/LaTeX tables, image grids, HTML report"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("config", help="benchmark config (YAML)")
+    parser.add_argument("overrides", nargs="*", help="key.sub=value overrides")
+    parser.add_argument("--resume", action="store_true", help="skip methods that finished before")
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+
+
+def run(args: argparse.Namespace) -> int:
+    from ganinv.harness.bench import run_bench
+    from ganinv.harness.configs import load
+    from ganinv.harness.device import init_distributed, shutdown_distributed
+    from ganinv.harness.schema import BenchConfig
+
+    config = load(BenchConfig, args.config, args.overrides)
+    ctx, device = init_distributed(args.device)
+    try:
+        outcome = run_bench(config, device, resume=args.resume, dist_ctx=ctx)
+    finally:
+        shutdown_distributed()
+    if ctx.is_main:
+        print()
+        print(outcome.table.to_markdown())
+        for kind, path in outcome.paths.items():
+            print(f"{kind:>9}: {path}")
+    return 0

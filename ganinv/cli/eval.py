@@ -1,0 +1,35 @@
+"""`ganinv eval CONFIG [key=value ...]`: one method on a test split -> metrics JSON."""
+
+from __future__ import annotations
+
+import argparse
+
+NAME = "eval"
+HELP = "evaluate one method on a test split (metrics with protocols, s/image, peak memory)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("config", help="evaluation config (YAML)")
+    parser.add_argument("overrides", nargs="*", help="key.sub=value overrides")
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+
+
+def run(args: argparse.Namespace) -> int:
+    from ganinv.harness.configs import load
+    from ganinv.harness.device import init_distributed, shutdown_distributed
+    from ganinv.harness.evaluate import run_eval
+    from ganinv.harness.schema import EvalConfig
+
+    config = load(EvalConfig, args.config, args.overrides)
+    ctx, device = init_distributed(args.device)
+    try:
+        record = run_eval(config, device, ctx)
+    finally:
+        shutdown_distributed()
+    if ctx.is_main:
+        for name, m in record["metrics"].items():
+            print(f"{name:>12} = {m['value']:.6g}")
+        print(f"{'s/image':>12} = {record['seconds_per_image']:.4g}")
+        print(f"{'peak MiB':>12} = {record['peak_memory']['bytes'] / 2**20:.0f}")
+        print(f"written: {config.out}/metrics.json")
+    return 0

@@ -1,0 +1,1 @@
+"""Editing inverted codes: learned directions (InterFaceGAN), blending, one-pair custom edits."""

@@ -1,0 +1,1 @@
+"""The harness: train, invert, evaluate and benchmark any method combination, and write reports."""

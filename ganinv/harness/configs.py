@@ -1,0 +1,39 @@
+"""Reading harness configs from YAML files, mappings or dataclasses, with overrides."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, TypeVar
+
+from ganinv.core.config import apply_overrides, from_dict, read_yaml, to_dict
+from ganinv.harness.schema import MethodConfig
+
+C = TypeVar("C")
+
+
+def load(schema: type[C], source: Any, overrides: list[str] | tuple[str, ...] = ()) -> C:
+    """`schema` from a YAML path, a mapping or an instance, after ``key.sub=value`` overrides."""
+    if isinstance(source, schema):
+        if not overrides:
+            return source
+        source = to_dict(source)
+    if isinstance(source, (str, os.PathLike)):
+        source = read_yaml(source)
+    return from_dict(schema, apply_overrides(dict(source), list(overrides)))
+
+
+def load_method(source: Any, overrides: list[str] | tuple[str, ...] = ()) -> MethodConfig:
+    """A method from: a MethodConfig; a mapping or YAML file holding one, or holding a ``method:``
+    section (train/eval configs); or an exported encoder ``.safetensors`` file."""
+    if isinstance(source, MethodConfig):
+        return load(MethodConfig, source, overrides)
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        if path.suffix == ".safetensors":
+            return load(MethodConfig, {"encoder_checkpoint": str(path)}, overrides)
+        source = read_yaml(path)
+    data = dict(source)
+    if "method" in data and isinstance(data["method"], dict):
+        data = data["method"]
+    return load(MethodConfig, data, overrides)

@@ -1,0 +1,217 @@
+"""A built method: generator x space x (encoder or none) x (refiner or none), ready to invert.
+
+`build_method(config, device)` resolves a `MethodConfig` into live objects; `Method.invert(images)`
+is the one inversion path shared by `ganinv invert`, `eval`, `bench` and the Python API.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ganinv.core.encoder import Encoder
+from ganinv.core.errors import GanInvError
+from ganinv.core.generator import Generator
+from ganinv.core.io import atomic_write
+from ganinv.core.refiner import Refiner
+from ganinv.core.space import Code, InversionSpace
+from ganinv.harness.components import build_component, spec_name
+from ganinv.harness.resize import ENCODER_INPUT_RESIZE, to_encoder_input
+from ganinv.harness.schema import MethodConfig
+
+ENCODER_FORMAT = "ganinv-encoder"
+
+
+def method_label(config: MethodConfig) -> str:
+    """The table row name: the config's label, or ``space + encoder + refiner``."""
+    if config.label:
+        return config.label
+    parts = [spec_name(config.space) if config.space is not None else "?"]
+    if config.encoder is not None:
+        parts.append(spec_name(config.encoder))
+    elif config.encoder_checkpoint:
+        parts.append(Path(config.encoder_checkpoint).stem)
+    if config.refiner is not None:
+        parts.append(spec_name(config.refiner))
+    return "+".join(parts)
+
+
+def load_generator_for(path_or_name: str, device: torch.device) -> Generator:
+    """A frozen generator in eval mode on `device`."""
+    from ganinv import load_generator
+
+    generator = load_generator(path_or_name)
+    generator = generator.to(device).eval()
+    generator.requires_grad_(False)
+    return generator
+
+
+# -- exported encoders: safetensors weights plus the specs that rebuild them (no pickle) ---------
+def save_encoder(
+    path: str | os.PathLike[str],
+    encoder: Encoder,
+    method: MethodConfig,
+    info: dict[str, Any] | None = None,
+) -> Path:
+    """Write the encoder's weights and its generator/space/encoder specs as safetensors."""
+    from safetensors.torch import save_file
+
+    tensors = {k: v.detach().cpu().contiguous() for k, v in encoder.state_dict().items()}
+    header = {
+        "format": ENCODER_FORMAT,
+        "method": json.dumps(
+            {
+                "generator": method.generator,
+                "space": method.space,
+                "encoder": method.encoder,
+                "imports": method.imports,
+            }
+        ),
+        "info": json.dumps(info or {}),
+    }
+    return atomic_write(path, lambda p: save_file(tensors, str(p), metadata=header))
+
+
+def read_encoder_file(
+    path: str | os.PathLike[str],
+) -> tuple[dict[str, Any], dict[str, torch.Tensor], dict[str, Any]]:
+    """(specs {generator, space, encoder}, state dict, info) of an exported encoder."""
+    from safetensors import safe_open
+
+    path = Path(path)
+    if not path.is_file():
+        raise GanInvError(f"encoder checkpoint {str(path)!r} does not exist")
+    try:
+        with safe_open(str(path), framework="pt", device="cpu") as f:
+            header = f.metadata() or {}
+            state = {k: f.get_tensor(k) for k in f.keys()}
+    except Exception as exc:
+        raise GanInvError(f"{str(path)!r} is not a safetensors encoder file: {exc}") from exc
+    if header.get("format") != ENCODER_FORMAT:
+        raise GanInvError(
+            f"{str(path)!r} is not an encoder exported by `ganinv train` (no "
+            f"'format: {ENCODER_FORMAT}' in its header)"
+        )
+    return json.loads(header["method"]), state, json.loads(header.get("info", "{}"))
+
+
+def import_modules(names: list[str]) -> None:
+    """Import the modules a config names (they register components as a side effect)."""
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except ImportError as exc:
+            raise GanInvError(
+                f"method.imports: cannot import {name!r} ({exc}); is it on PYTHONPATH?"
+            ) from exc
+
+
+def resolve_method_config(
+    config: MethodConfig, default_generator: str | None = None
+) -> MethodConfig:
+    """Fill generator/space/encoder from an exported encoder and the default generator."""
+    import_modules(config.imports)
+    if config.encoder_checkpoint:
+        specs, _, _ = read_encoder_file(config.encoder_checkpoint)
+        import_modules(specs.get("imports", []))
+        config = replace(
+            config,
+            generator=config.generator or specs["generator"],
+            space=config.space if config.space is not None else specs["space"],
+            encoder=config.encoder if config.encoder is not None else specs["encoder"],
+            imports=config.imports or specs.get("imports", []),
+        )
+    if config.generator is None:
+        config = replace(config, generator=default_generator)
+    if config.generator is None:
+        raise GanInvError("method has no generator: set method.generator (a checkpoint or card)")
+    if config.space is None:
+        raise GanInvError("method has no space: set method.space (e.g. {name: wplus})")
+    if config.encoder_checkpoint and config.encoder is None:
+        raise GanInvError("method.encoder_checkpoint does not name its encoder; set method.encoder")
+    return config
+
+
+@dataclass
+class Method:
+    """Live objects of one method. `invert` never updates the encoder or generator."""
+
+    config: MethodConfig
+    generator: Generator
+    space: InversionSpace
+    encoder: Encoder | None
+    refiner: Refiner | None
+    device: torch.device
+
+    @property
+    def label(self) -> str:
+        return method_label(self.config)
+
+    def encode(self, images: torch.Tensor) -> Code:
+        """The starting code: the encoder's prediction, or the space's neutral code."""
+        if self.encoder is None:
+            return self.space.init_code(images.shape[0])
+        resolution = getattr(self.encoder, "input_resolution", None)
+        return self.encoder(to_encoder_input(images, resolution))
+
+    def invert(self, images: torch.Tensor) -> tuple[Code, torch.Tensor]:
+        """images [B, 3, H, W] in [-1, 1] on any device -> (detached code, recon [B, 3, R, R])."""
+        images = images.to(self.device)
+        with torch.no_grad():
+            code = self.encode(images)
+        if self.refiner is not None:
+            code = self.refiner.refine(self.space, code.detach(), images)
+        code = code.detach()
+        with torch.no_grad():
+            recon = self.space.render(code)
+        return code, recon.clamp(-1, 1)
+
+    def protocol(self) -> dict[str, Any]:
+        """How images reach the method (for the protocol record)."""
+        out: dict[str, Any] = {"noise_mode": "const"}
+        if self.encoder is not None:
+            out["encoder_input"] = {
+                "resolution": getattr(self.encoder, "input_resolution", None),
+                "resize": ENCODER_INPUT_RESIZE,
+            }
+        return out
+
+
+def build_method(
+    config: MethodConfig,
+    device: torch.device | str = "cpu",
+    default_generator: str | None = None,
+    generator: Generator | None = None,
+) -> Method:
+    """Resolve and build a method; an exported encoder's weights are loaded strictly."""
+    device = torch.device(device)
+    config = resolve_method_config(config, default_generator)
+    if generator is None:
+        generator = load_generator_for(config.generator, device)
+    space = build_component("spaces", config.space, generator=generator)
+    encoder = None
+    if config.encoder is not None:
+        encoder = build_component("encoders", config.encoder, space=space, generator=generator)
+        encoder = encoder.to(device)
+        if config.encoder_checkpoint:
+            _, state, _ = read_encoder_file(config.encoder_checkpoint)
+            try:
+                encoder.load_state_dict(state, strict=True)
+            except RuntimeError as exc:
+                raise GanInvError(
+                    f"encoder checkpoint {config.encoder_checkpoint!r} does not match encoder "
+                    f"{spec_name(config.encoder)!r} as configured: {exc}"
+                ) from exc
+        encoder.eval()
+    refiner = None
+    if config.refiner is not None:
+        refiner = build_component(
+            "refiners", config.refiner, generator=generator, space=space, device=device
+        )
+    return Method(config, generator, space, encoder, refiner, device)

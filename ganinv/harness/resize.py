@@ -1,0 +1,28 @@
+"""The two resizes the harness applies, named so the protocol record can say which one ran."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+ENCODER_INPUT_RESIZE = "bilinear, antialias, align_corners=False"
+COMPARE_RESIZE = "area (average pooling) when shrinking, bilinear when enlarging"
+
+
+def to_encoder_input(images: torch.Tensor, resolution: int | None) -> torch.Tensor:
+    """Resize [B, 3, H, W] to the encoder's input resolution (no-op when it already matches)."""
+    if resolution is None or images.shape[-1] == resolution and images.shape[-2] == resolution:
+        return images
+    return F.interpolate(
+        images, size=(resolution, resolution), mode="bilinear", antialias=True, align_corners=False
+    )
+
+
+def to_size_of(images: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Resize reconstructions to the targets' spatial size, to compare them pixel by pixel."""
+    size = tuple(target.shape[-2:])
+    if tuple(images.shape[-2:]) == size:
+        return images
+    if images.shape[-1] > size[-1]:
+        return F.interpolate(images, size=size, mode="area")
+    return F.interpolate(images, size=size, mode="bilinear", align_corners=False)

@@ -1,0 +1,144 @@
+"""Config schemas of the harness: a method, training, evaluation and a benchmark grid.
+
+Every schema is a dataclass validated strictly by `ganinv.core.config.from_dict` (unknown keys are
+errors with a suggestion). Component sections (space, encoder, refiner, dataset, metric) are either
+a registered name or ``{name: ..., **arguments}``; their arguments are checked against the
+registered constructor when they are built.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Spec = str | dict[str, Any]
+
+
+@dataclass
+class MethodConfig:
+    """One inversion method: generator x space x (encoder or none) x (refiner or none).
+
+    generator:          checkpoint path or registry card name (may come from `encoder_checkpoint`
+                        or, in a benchmark, from the grid's shared generator)
+    space:              the inversion space spec (may come from `encoder_checkpoint`)
+    encoder:            encoder spec, or null for optimisation-only methods
+    encoder_checkpoint: an encoder exported by `ganinv train` (``encoder_*.safetensors``); it
+                        carries its generator, space and encoder specs, so it alone is enough
+    refiner:            refiner spec, or null for encoder-only methods
+    label:              the row name in tables (default: derived from the parts)
+    imports:            Python modules to import first, so components they register with the
+                        registry decorators can be named without packaging them as a plugin
+    """
+
+    generator: str | None = None
+    space: Spec | None = None
+    encoder: Spec | None = None
+    encoder_checkpoint: str | None = None
+    refiner: Spec | None = None
+    label: str = ""
+    imports: list[str] = field(default_factory=list)
+
+
+@dataclass
+class OptimizerConfig:
+    name: Literal["adam", "adamw", "radam"] = "adam"
+    lr: float = 1e-4
+    betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
+    weight_decay: float = 0.0
+
+
+@dataclass
+class ScheduleConfig:
+    """Learning-rate factor per step: linear warm-up, then constant or cosine decay."""
+
+    name: Literal["constant", "cosine"] = "constant"
+    warmup_steps: int = 0
+    min_factor: float = 0.0  # cosine ends at lr * min_factor
+
+
+@dataclass
+class DiscriminatorConfig:
+    """A discriminator trained alongside the encoder, started from the GAN's own.
+
+    The encoder's adversarial term is the registered ``adversarial`` loss (give it a weight in
+    ``losses``), which reads this discriminator. The discriminator takes a non-saturating step
+    every training step and an R1 step every `r1_interval` steps (lazy regularisation: the
+    penalty is scaled by the interval, as in StyleGAN2).
+    """
+
+    checkpoint: str | None = None  # default: the method's generator checkpoint
+    optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
+    r1_gamma: float = 10.0
+    r1_interval: int = 16
+
+
+@dataclass
+class ValidationConfig:
+    data: Spec
+    every: int = 1000
+    metrics: list[Spec] = field(default_factory=lambda: ["mse"])
+    best_metric: str = "mse"  # the metric that decides which checkpoint is "best"
+    batch_size: int = 8
+
+
+@dataclass
+class TrainConfig:
+    """`ganinv train`: one generic loop for every encoder-based method.
+
+    losses:             registered loss name -> weight, or -> {weight: w, **arguments}
+    extra_loss_weights: weights of the encoder's own `extra_losses(code)` terms (by name);
+                        a term without a weight here is an error, so nothing is silently dropped
+    batch_size:         the global batch; each of N processes takes batch_size / N
+    """
+
+    method: MethodConfig
+    data: Spec
+    losses: dict[str, float | dict[str, Any]]
+    extra_loss_weights: dict[str, float] = field(default_factory=dict)
+    optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    discriminator: DiscriminatorConfig | None = None
+    validation: ValidationConfig | None = None
+    steps: int = 1000
+    batch_size: int = 8
+    seed: int = 0
+    out: str = "runs/train"
+    checkpoint_every: int = 500
+    log_every: int = 10
+    grad_clip: float | None = None
+    num_workers: int = 0
+    tensorboard: bool = False
+    progress: bool = True
+
+
+@dataclass
+class EvalConfig:
+    """`ganinv eval`: one method on a test split."""
+
+    method: MethodConfig
+    data: Spec
+    metrics: list[Spec] = field(default_factory=lambda: ["mse"])
+    batch_size: int = 8
+    out: str = "runs/eval"
+    seed: int = 0
+    progress: bool = True
+
+
+@dataclass
+class BenchConfig:
+    """`ganinv bench`: a grid of methods on one test split, with tables, grids and a report.
+
+    generator: the default generator of every method that does not name one
+    grid_images: how many test images the image grids show
+    """
+
+    data: Spec
+    methods: list[MethodConfig]
+    generator: str | None = None
+    metrics: list[Spec] = field(default_factory=lambda: ["mse"])
+    batch_size: int = 8
+    out: str = "runs/bench"
+    seed: int = 0
+    grid_images: int = 4
+    title: str = "ganinv benchmark"
+    progress: bool = True

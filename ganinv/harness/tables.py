@@ -1,0 +1,226 @@
+"""The benchmark table: one row per method, one column per metric plus time and memory.
+
+Written as Markdown, CSV, JSON and LaTeX; the best value of each column is marked (bold in
+Markdown/LaTeX, ``best`` flags in JSON, a ``best_in`` column in CSV), respecting each column's
+direction. Metric protocols become numbered footnotes.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Column:
+    key: str
+    title: str
+    higher_is_better: bool
+    fmt: str = "{:.4f}"
+    protocol: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class BenchTable:
+    """Rows of values (None where a method has no value for a column)."""
+
+    columns: list[Column]
+    rows: list[tuple[str, dict[str, float | None]]]
+    notes: list[str] = field(default_factory=list)
+
+    # -- building -------------------------------------------------------------------------------
+    @staticmethod
+    def from_results(results: list[dict[str, Any]]) -> BenchTable:
+        """From `EvalResult.as_dict()` records (metric order: first appearance)."""
+        columns: list[Column] = []
+        seen: set[str] = set()
+        for result in results:
+            for name, m in result["metrics"].items():
+                if name not in seen:
+                    seen.add(name)
+                    columns.append(
+                        Column(
+                            name,
+                            name,
+                            bool(m["higher_is_better"]),
+                            protocol=dict(m.get("protocol", {})),
+                        )
+                    )
+        columns.append(
+            Column(
+                "seconds_per_image",
+                "s/img",
+                False,
+                "{:.4g}",
+                {"timing": results[0]["protocol"].get("timing", "")} if results else {},
+            )
+        )
+        columns.append(
+            Column(
+                "peak_memory_mib",
+                "peak MiB",
+                False,
+                "{:.0f}",
+                {"memory": results[0]["peak_memory"].get("kind", "")} if results else {},
+            )
+        )
+        rows = []
+        for result in results:
+            values: dict[str, float | None] = {
+                c.key: float(result["metrics"][c.key]["value"])
+                if c.key in result["metrics"]
+                else None
+                for c in columns[:-2]
+            }
+            values["seconds_per_image"] = float(result["seconds_per_image"])
+            values["peak_memory_mib"] = result["peak_memory"]["bytes"] / 2**20
+            rows.append((result["label"], values))
+        return BenchTable(columns, rows)
+
+    def best(self, column: Column) -> float | None:
+        values = [v[column.key] for _, v in self.rows if _finite(v.get(column.key))]
+        if not values:
+            return None
+        return max(values) if column.higher_is_better else min(values)
+
+    def is_best(self, column: Column, value: float | None) -> bool:
+        # Only mark a winner when there is a comparison to win.
+        return _finite(value) and len(self.rows) > 1 and value == self.best(column)
+
+    def _cell(self, column: Column, value: float | None) -> str:
+        return "–" if not _finite(value) else column.fmt.format(value)
+
+    def header_title(self, column: Column) -> str:
+        return f"{column.title} {'↑' if column.higher_is_better else '↓'}"
+
+    def footnotes(self) -> list[str]:
+        """One line per column with a protocol: ``[n] name: key=value; ...``."""
+        out = []
+        for i, column in enumerate(self.columns, 1):
+            if column.protocol:
+                text = "; ".join(f"{k}={_plain(v)}" for k, v in column.protocol.items())
+                out.append(f"[{i}] {column.title}: {text}")
+        return out + list(self.notes)
+
+    # -- formats --------------------------------------------------------------------------------
+    def to_markdown(self) -> str:
+        head = ["method"] + [
+            self.header_title(c) + (f" [{i}]" if c.protocol else "")
+            for i, c in enumerate(self.columns, 1)
+        ]
+        lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        for label, values in self.rows:
+            cells = [label]
+            for c in self.columns:
+                text = self._cell(c, values.get(c.key))
+                cells.append(f"**{text}**" if self.is_best(c, values.get(c.key)) else text)
+            lines.append("| " + " | ".join(cells) + " |")
+        notes = self.footnotes()
+        if notes:
+            lines.append("")
+            lines.extend(notes)
+        return "\n".join(lines) + "\n"
+
+    def to_csv(self) -> str:
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(["method"] + [c.key for c in self.columns] + ["best_in"])
+        for label, values in self.rows:
+            best_in = [c.key for c in self.columns if self.is_best(c, values.get(c.key))]
+            writer.writerow(
+                [label]
+                + [
+                    "" if not _finite(values.get(c.key)) else repr(values[c.key])
+                    for c in self.columns
+                ]
+                + [";".join(best_in)]
+            )
+        return buf.getvalue()
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "columns": [
+                    {
+                        "key": c.key,
+                        "title": c.title,
+                        "higher_is_better": c.higher_is_better,
+                        "protocol": c.protocol,
+                    }
+                    for c in self.columns
+                ],
+                "rows": [
+                    {
+                        "method": label,
+                        "values": {c.key: values.get(c.key) for c in self.columns},
+                        "best": {c.key: self.is_best(c, values.get(c.key)) for c in self.columns},
+                    }
+                    for label, values in self.rows
+                ],
+                "footnotes": self.footnotes(),
+            },
+            indent=2,
+        )
+
+    def to_latex(self) -> str:
+        spec = "l" + "r" * len(self.columns)
+        head = ["Method"] + [
+            _latex_escape(c.title)
+            + (r"$\uparrow$" if c.higher_is_better else r"$\downarrow$")
+            + (f"$^{{{i}}}$" if c.protocol else "")
+            for i, c in enumerate(self.columns, 1)
+        ]
+        lines = [
+            r"\begin{tabular}{" + spec + "}",
+            r"\toprule",
+            " & ".join(head) + r" \\",
+            r"\midrule",
+        ]
+        for label, values in self.rows:
+            cells = [_latex_escape(label)]
+            for c in self.columns:
+                text = self._cell(c, values.get(c.key)).replace("–", "--")
+                cells.append(
+                    r"\textbf{" + text + "}" if self.is_best(c, values.get(c.key)) else text
+                )
+            lines.append(" & ".join(cells) + r" \\")
+        lines += [r"\bottomrule", r"\end{tabular}"]
+        notes = self.footnotes()
+        if notes:
+            lines.append("% " + "\n% ".join(_latex_escape(n) for n in notes))
+        return "\n".join(lines) + "\n"
+
+    def __str__(self) -> str:
+        return self.to_markdown()
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value)
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_plain(v)}" for k, v in value.items()) + "}"
+    return str(value)
+
+
+_LATEX_SPECIAL = {
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+    "\\": r"\textbackslash{}",
+}
+
+
+def _latex_escape(text: str) -> str:
+    return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in text)

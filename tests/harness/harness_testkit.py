@@ -1,0 +1,88 @@
+"""Tiny real components for the harness tests: a 16 px StyleGAN2 checkpoint, an image folder
+rendered by it, and a BatchNorm-free encoder (registered as ``harness_tiny_encoder``).
+
+The encoder has no BatchNorm on purpose: the 2-process gloo test compares against one process,
+and per-process batch statistics would differ (SyncBatchNorm needs CUDA). Configs name this module
+in ``method.imports`` so that subprocesses (torchrun, the CLI) register it too; run them with this
+folder on PYTHONPATH.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import nn
+
+# Registers C's losses/metrics in case the package's builtins do not import them yet.
+import ganinv.losses.mse  # noqa: F401
+import ganinv.metrics.mse  # noqa: F401
+import ganinv.metrics.psnr  # noqa: F401
+from ganinv.core.encoder import Encoder
+from ganinv.core.registry import ENCODERS
+from ganinv.core.space import Code, InversionSpace
+
+HERE = Path(__file__).resolve().parent
+RESOLUTION = 16
+
+
+@ENCODERS.register("harness_tiny_encoder")
+class TinyEncoder(Encoder):
+    """images [B, 3, R, R] -> offsets from the space's neutral code (two strided convs + linear)."""
+
+    def __init__(self, space: InversionSpace, width: int = 8, input_resolution: int = 16) -> None:
+        super().__init__(space)
+        self.input_resolution = input_resolution
+        neutral = space.init_code(1)
+        self.key = next(iter(neutral.tensors))
+        self.code_shape = tuple(neutral[self.key].shape[1:])
+        self.features = nn.Sequential(
+            nn.Conv2d(3, width, 3, stride=2, padding=1),
+            nn.LeakyReLU(0.2),
+            nn.Conv2d(width, width, 3, stride=2, padding=1),
+            nn.LeakyReLU(0.2),
+            nn.AdaptiveAvgPool2d(2),
+            nn.Flatten(),
+        )
+        self.head = nn.Linear(4 * width, int(np.prod(self.code_shape)))
+
+    def forward(self, images: torch.Tensor) -> Code:
+        base = self.space.init_code(images.shape[0])
+        offset = self.head(self.features(images)).view(images.shape[0], *self.code_shape)
+        base.tensors[self.key] = base[self.key] + offset
+        return base
+
+
+def make_generator_file(path: Path, seed: int = 0) -> Path:
+    """A random 16 px StyleGAN2 (16 channels, z/w dim 16) with its discriminator, our format."""
+    from ganinv.checkpoints.native import save_networks
+    from ganinv.stylegan2.discriminator import StyleGAN2Discriminator
+    from ganinv.stylegan2.generator import StyleGAN2Generator
+
+    torch.manual_seed(seed)
+    channels = {4: 16, 8: 16, 16: 16}
+    g = StyleGAN2Generator(
+        z_dim=16, w_dim=16, resolution=RESOLUTION, channels=channels, mapping_layers=2
+    )
+    d = StyleGAN2Discriminator(resolution=RESOLUTION, channels=channels)
+    with torch.no_grad():  # a sensible w_avg, as a trained generator would have
+        g.w_avg.copy_(g.mapping(torch.randn(256, 16))[:, 0].mean(0))
+    save_networks(path, {"generator": g, "discriminator": d}, {"note": "harness test"})
+    return path
+
+
+def make_image_folder(folder: Path, generator_file: Path, count: int, seed: int = 1) -> Path:
+    """`count` PNGs rendered by the generator (so they are invertible), named 000.png, ..."""
+    from ganinv import load_generator
+
+    g = load_generator(str(generator_file)).eval()
+    folder.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(seed)
+    with torch.no_grad():
+        images = g(torch.randn(count, 16), truncation_psi=0.7).clamp(-1, 1)
+    arrays = ((images + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
+    for i, array in enumerate(arrays):
+        Image.fromarray(array).save(folder / f"{i:03d}.png")
+    return folder
