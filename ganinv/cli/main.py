@@ -18,6 +18,11 @@ COMMANDS = (
     "ganinv.cli.data",
     "ganinv.cli.plugins",
     "ganinv.cli.train_gan",
+    "ganinv.cli.train",
+    "ganinv.cli.invert",
+    "ganinv.cli.eval",
+    "ganinv.cli.bench",
+    "ganinv.cli.edit",
 )
 
 
