@@ -215,7 +215,14 @@ class ImageDataset(Dataset):
         """The handle of the current process, opened on first use (fork-safe)."""
         pid = os.getpid()
         if self._handle_pid != pid:
-            # A handle inherited through fork belongs to the parent: drop it without closing.
+            if self._handle is not None:
+                # Inherited through fork (the parent read before forking): close this process's
+                # copy; libraries such as py-lmdb refuse to open a path twice in one process.
+                try:
+                    self._close(self._handle)
+                except Exception:  # the copy is unusable anyway; never fail a read over it
+                    pass
+            self._handle = None
             self._handle = self._open()
             self._handle_pid = pid
         return self._handle
