@@ -252,7 +252,7 @@ class ImageDataset(Dataset):
             total=wanted,
             desc=f"checking {self.FORMAT} images ({self.check})",
             unit="img",
-            disable=None if self.check == "full" else True,
+            disable=None,  # shown on a terminal only
             leave=False,
         )
         with bar:
