@@ -24,6 +24,7 @@ dataset built in the parent forks safely into DataLoader workers.
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 from pathlib import Path
@@ -31,11 +32,18 @@ from typing import Any, Literal
 
 import numpy as np
 import torch
+from PIL import Image, UnidentifiedImageError
 from torch.utils.data import Dataset
 from tqdm import tqdm
 
 from ganinv.core.errors import GanInvError
-from ganinv.data.decode import DECODE_PROTOCOL, HEADER_BYTES, ImageDecodeError, check_header
+from ganinv.data.decode import (
+    DECODE_PROTOCOL,
+    HEADER_BYTES,
+    ImageDecodeError,
+    check_header,
+    decode_image,
+)
 from ganinv.data.split import Split, split_positions, take_indices
 from ganinv.data.transforms import ImageTransform, ResizeMode
 
@@ -194,8 +202,6 @@ class ImageDataset(Dataset):
 
     # -- shared machinery ------------------------------------------------------------------------
     def _decode_bytes(self, position: int) -> torch.Tensor:
-        from ganinv.data.decode import decode_image
-
         name = self._entry_name(position)
         try:
             data = self._read_bytes(position)
@@ -328,10 +334,6 @@ class ImageDataset(Dataset):
 
         Raises `ImageDecodeError` when the header cannot be read (used by `ganinv data info`).
         """
-        import io
-
-        from PIL import Image, UnidentifiedImageError
-
         base, _ = self._split_index(index)
         position = int(self._positions[base])
         name = self._entry_name(position)

@@ -11,7 +11,7 @@ What happens to each kind of input (documented in docs/data.md):
 - alpha ("RGBA", "LA", "PA", palette with transparency) -> composited on black, i.e.
   rgb * alpha / 255 (the background matches the black padding used elsewhere);
 - 16-bit grayscale ("I;16*", "I") -> scaled to 8 bits (value / 257, rounded); 16-bit RGB files are
-  reduced to 8 bits by Pillow itself when it opens them;
+  reduced to 8 bits by Pillow itself when it opens them (it keeps the high byte, value >> 8);
 - CMYK, YCbCr, LAB, HSV -> Pillow's conversion to RGB (no ICC colour management);
 - 32-bit float ("F") -> `ImageDecodeError` (no agreed range to map from);
 - EXIF orientation -> applied (the image is turned the way a photo viewer shows it); a malformed
@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import io
 import struct
-import warnings
 import zlib
 
 import numpy as np
@@ -56,7 +55,7 @@ DECODE_PROTOCOL = {
     "library": "Pillow",
     "grayscale": "repeated to RGB",
     "alpha": "composited on black",
-    "16-bit": "scaled to 8 bits (value / 257, rounded)",
+    "16-bit": "gray: value / 257 rounded; RGB: high byte (Pillow)",
     "cmyk": "Pillow conversion, no ICC profile",
     "exif_orientation": "applied",
     "animation": "first frame",
@@ -129,16 +128,13 @@ def decode_image(data: bytes, name: str) -> torch.Tensor:
     """
     check_header(data[:HEADER_BYTES], name)
     try:
-        with warnings.catch_warnings():
-            # Pillow warns (rather than fails) for some damaged files; make them errors.
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as image:
-                image.load()
-                image = _apply_exif_orientation(image)
-                array = _to_rgb8(image, name)
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()
+            image = _apply_exif_orientation(image)
+            array = _to_rgb8(image, name)
     except ImageDecodeError:
         raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+    except Image.DecompressionBombError as exc:  # over twice Pillow's MAX_IMAGE_PIXELS
         raise ImageDecodeError(name, f"image too large to decode safely ({exc})") from exc
     except (OSError, SyntaxError, ValueError, EOFError, struct.error, zlib.error) as exc:
         raise ImageDecodeError(name, f"corrupt or truncated image ({exc})") from exc

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,7 @@ import pytest
 import torch
 from conftest import chw, encode, png_bytes, random_rgb
 from PIL import Image
+from torch.utils.data import DataLoader
 
 from ganinv.core.errors import GanInvError
 from ganinv.data import build_dataset, decode_image
@@ -54,6 +56,20 @@ def test_16_bit_grayscale_is_scaled_not_clipped():
     assert Image.open(__import__("io").BytesIO(data)).mode == "I;16"
     out = decode_image(data, "w.png")
     assert out[0].tolist() == [[0, 100, 255, 1]]
+
+
+def test_16_bit_rgb_keeps_the_high_byte():
+    # Pillow cannot write 48-bit PNGs: build one by hand (IHDR bit depth 16, colour type 2).
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        crc = zlib.crc32(kind + body).to_bytes(4, "big")
+        return len(body).to_bytes(4, "big") + kind + body + crc
+
+    pixels = np.array([[[0, 0, 0], [65535, 257 * 100, 1000], [300, 65280, 128]]], dtype=">u2")
+    rows = b"".join(b"\x00" + row.tobytes() for row in pixels)
+    header = (3).to_bytes(4, "big") + (1).to_bytes(4, "big") + bytes([16, 2, 0, 0, 0])
+    data = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows))
+    out = decode_image(data + chunk(b"IEND", b""), "rgb16.png")
+    assert out[:, 0].T.tolist() == [[0, 0, 0], [255, 100, 3], [1, 255, 0]]
 
 
 def test_cmyk_converts_to_rgb():
@@ -166,6 +182,10 @@ def test_raise_at_read_time_when_only_headers_were_checked(tmp_path: Path):
     dataset[0]
     with pytest.raises(GanInvError, match="11_truncated.png"):
         dataset[1]
+    # Raised inside a DataLoader worker, it still reaches the caller as a GanInvError.
+    loader = DataLoader(dataset, batch_size=2, num_workers=1, multiprocessing_context="fork")
+    with pytest.raises(GanInvError, match="11_truncated.png"):
+        next(iter(loader))
 
 
 def test_skip_with_full_check_yields_exactly_the_good_images(messy_folder: Path, caplog):
