@@ -239,6 +239,16 @@ class ImageDataset(Dataset):
         self._handle = None
         self._handle_pid = None
 
+    def close(self) -> None:
+        """Release this process's handle now (it reopens on the next read)."""
+        self._close_handle()
+
+    def __del__(self) -> None:
+        try:
+            self._close_handle()
+        except Exception:  # at interpreter exit modules may already be gone
+            pass
+
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         state["_handle"] = None

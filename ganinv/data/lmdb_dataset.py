@@ -50,6 +50,46 @@ def open_lmdb_readonly(path: str) -> lmdb.Environment:
         raise GanInvError(f"{path!r} is not a readable LMDB database ({exc})") from exc
 
 
+# One environment per database per process, shared by every dataset reading it (e.g. the train
+# and test split of one LMDB): py-lmdb refuses to open the same path twice in a process.
+_shared: dict[str, list[Any]] = {}  # real path -> [environment, number of users]
+_shared_pid: list[int] = [os.getpid()]
+
+
+def _shared_for_this_process() -> dict[str, list[Any]]:
+    if _shared_pid[0] != os.getpid():
+        # Forked: the environments were opened by the parent; close this process's copies so
+        # that the paths can be opened again here.
+        for env, _ in _shared.values():
+            try:
+                env.close()
+            except lmdb.Error:
+                pass
+        _shared.clear()
+        _shared_pid[0] = os.getpid()
+    return _shared
+
+
+def acquire_lmdb(path: str) -> lmdb.Environment:
+    """The process's read-only environment for `path`, opened on first use (see `release_lmdb`)."""
+    pool = _shared_for_this_process()
+    key = os.path.realpath(path)
+    if key not in pool:
+        pool[key] = [open_lmdb_readonly(path), 0]
+    pool[key][1] += 1
+    return pool[key][0]
+
+
+def release_lmdb(path: str) -> None:
+    """Drop one user of the environment for `path`; the last one closes it."""
+    pool = _shared_for_this_process()
+    key = os.path.realpath(path)
+    if key in pool:
+        pool[key][1] -= 1
+        if pool[key][1] <= 0:
+            pool.pop(key)[0].close()
+
+
 @DATASETS.register("lmdb")
 class LmdbDataset(ImageDataset):
     """Images in an LMDB database, LSUN or ganinv layout (see the module docstring)."""
@@ -59,10 +99,10 @@ class LmdbDataset(ImageDataset):
     def _open(self) -> Any:
         if not self.path.exists():
             raise GanInvError(f"LMDB database {str(self.path)!r} does not exist")
-        return open_lmdb_readonly(str(self.path))
+        return acquire_lmdb(str(self.path))
 
     def _close(self, handle: Any) -> None:
-        handle.close()
+        release_lmdb(str(self.path))
 
     def _index(self) -> int:
         env = self.handle()

@@ -143,6 +143,13 @@ def test_dataloader_workers_open_their_own_handles(png_folder, tmp_path: Path, f
     serial = torch.stack([dataset[i] for i in range(len(dataset))])
     loader = DataLoader(dataset, batch_size=2, num_workers=2, multiprocessing_context="fork")
     assert torch.equal(torch.cat(list(loader)), serial)
+    # Two datasets on one source (train and test split) read side by side in one process.
+    train = build_dataset({"name": fmt, "path": str(out), "split": "train", "test_fraction": 0.4})
+    test = build_dataset({"name": fmt, "path": str(out), "split": "test", "test_fraction": 0.4})
+    assert len(train) + len(test) == len(dataset)
+    assert train.read_uint8(0).shape[0] == test.read_uint8(0).shape[0] == 3
+    names = {train.item_name(i) for i in range(len(train))}
+    assert names.isdisjoint(test.item_name(i) for i in range(len(test)))
 
 
 def test_labels_survive_conversion_and_lmdb_meta_is_validated(tmp_path: Path):
