@@ -103,6 +103,11 @@ def test_info_reports_counts_sizes_and_problems(tmp_path: Path, capsys):
     assert report["sizes"] == {"10x8": 2}
     assert report["modes"] == {"RGB": 1, "L": 1}
     assert [p["name"] for p in report["problems"]] == ["c.png", "d.png"]
+    # --quick reads headers only: the truncated body of c.png goes unnoticed, d.png does not.
+    assert main(["data", "info", str(src), "--json", "--quick"]) == 1
+    quick = json.loads(capsys.readouterr().out)
+    assert [p["name"] for p in quick["problems"]] == ["d.png"]
+    assert quick["sizes"] == {"10x8": 2, "16x16": 1}
     assert main(["data", "info", str(src)]) == 1
     text = capsys.readouterr().out
     assert "images: 4" in text and "c.png" in text and "empty file" in text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 from pathlib import Path
 
 import numpy as np
@@ -101,3 +102,19 @@ def test_truncated_idx_file_is_reported(tmp_path: Path):
     (broken / "t10k-images-idx3-ubyte").write_bytes(raw[: len(raw) // 2])
     with pytest.raises(GanInvError, match="truncated"):
         build_dataset({"name": "idx", "path": str(broken), "split": "test"})
+
+
+def test_info_and_convert_keep_labels(tmp_path: Path, capsys):
+    from ganinv.cli.main import main
+
+    args = ["--split", "test", "--limit", "40"]
+    assert main(["data", "info", str(ROOT), "--json", *args]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["format"] == "idx" and report["count"] == report["readable"] == 40
+    assert report["sizes"] == {"28x28": 40} and report["modes"] == {"L": 40}
+    assert sum(report["labels"].values()) == 40
+    assert main(["data", "convert", str(ROOT), str(tmp_path / "fm.zip"), *args]) == 0
+    converted = build_dataset({"name": "zip", "path": str(tmp_path / "fm.zip"), "pad": 2})
+    original = build_dataset({"name": "fashion_mnist", "split": "test", "limit": 40})
+    assert np.array_equal(converted.labels, original.labels)
+    assert torch.equal(converted[39], original[39])  # same pixels, same 2-pixel black pad
