@@ -1,0 +1,177 @@
+"""Optimisation-based inversion (Image2StyleGAN / the StyleGAN2 projector), as a refiner.
+
+Defaults are the StyleGAN2(-ADA) projector's: Adam (0.9, 0.999), lr 0.1 with a 5 % linear ramp-up
+and a 25 % cosine ramp-down, a Gaussian perturbation of the code of
+``0.05 * w_std * max(0, 1 - t / 0.75)^2`` (annealed to zero over the first 75 % of the steps),
+1000 steps and, when ``optimize_noise`` is on, per-layer noise maps with the multi-scale
+autocorrelation regulariser (weight 1e5) renormalised after every step. Image2StyleGAN is the
+setting ``lr: 0.01, lr_rampup: 0, lr_rampdown: 0, latent_noise: 0, steps: 5000`` with
+``losses: {mse: 1.0, vgg_perceptual: ...}``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+from tqdm import tqdm
+
+from ganinv.core.errors import GanInvError
+from ganinv.core.refiner import Refiner
+from ganinv.core.space import Code, InversionSpace
+from ganinv.losses.base import LossInputs
+from ganinv_baselines.latent_stats import w_std
+from ganinv_baselines.loss_terms import WeightedLosses
+from ganinv_baselines.noise import initial_noise, is_noise_key, noise_regularizer, renormalize_
+
+
+def projector_lr_ramp(t: float, rampup: float, rampdown: float) -> float:
+    """Multiplier of the base lr at progress ``t`` in [0, 1]: linear ramp-up over the first
+    `rampup` fraction, cosine ramp-down over the last `rampdown` fraction (0 disables either)."""
+    ramp = 1.0
+    if rampdown > 0:
+        ramp = min(1.0, (1.0 - t) / rampdown)
+        ramp = 0.5 - 0.5 * math.cos(ramp * math.pi)
+    if rampup > 0:
+        ramp = ramp * min(1.0, t / rampup)
+    return ramp
+
+
+def latent_noise_scale(t: float, factor: float, ramp_length: float) -> float:
+    """The projector's perturbation factor ``factor * max(0, 1 - t / ramp_length)^2``."""
+    if ramp_length <= 0:
+        return 0.0
+    return factor * max(0.0, 1.0 - t / ramp_length) ** 2
+
+
+class OptimizeRefiner(Refiner):
+    """Adam on the code's trainable tensors to match target images; works in any space.
+
+    steps, lr, betas:       Adam settings; the lr follows `projector_lr_ramp`.
+    lr_rampup, lr_rampdown: fractions of the run for the ramps (0 disables; both 0 = constant lr).
+    latent_noise:           perturbation factor times the part's spread
+                            (``space.latent_noise_std(key)`` where the space defines it; for
+                            other spaces the W spread for parts named ``w``/``wplus``, no
+                            perturbation elsewhere); 0 disables.
+    latent_noise_ramp:      fraction of the run over which the perturbation anneals to zero.
+    losses:                 registered loss names to weights (or ``{weight: w, **args}``).
+    optimize_noise:         also optimise per-image noise maps (needs a space that renders them,
+                            e.g. the baseline z/w/wplus spaces); they are returned in the code.
+    noise_regularize:       weight of the noise autocorrelation regulariser.
+    seed:                   seeds the perturbations and the initial noise maps.
+    After `refine`, ``history`` holds the total loss of every step (floats).
+    """
+
+    def __init__(
+        self,
+        steps: int = 1000,
+        lr: float = 0.1,
+        betas: tuple[float, float] | list[float] = (0.9, 0.999),
+        lr_rampup: float = 0.05,
+        lr_rampdown: float = 0.25,
+        latent_noise: float = 0.05,
+        latent_noise_ramp: float = 0.75,
+        losses: dict[str, Any] | None = None,
+        optimize_noise: bool = False,
+        noise_regularize: float = 1e5,
+        seed: int = 0,
+        progress: bool = False,
+    ) -> None:
+        if steps < 1:
+            raise GanInvError(f"optimize: steps must be >= 1, got {steps}")
+        if lr <= 0:
+            raise GanInvError(f"optimize: lr must be positive, got {lr}")
+        self.steps = steps
+        self.lr = lr
+        self.betas = (float(betas[0]), float(betas[1]))
+        self.lr_rampup = lr_rampup
+        self.lr_rampdown = lr_rampdown
+        self.latent_noise = latent_noise
+        self.latent_noise_ramp = latent_noise_ramp
+        self.loss_spec = dict(losses) if losses is not None else {"mse": 1.0, "lpips_vgg": 1.0}
+        self.optimize_noise = optimize_noise
+        self.noise_regularize = noise_regularize
+        self.seed = seed
+        self.progress = progress
+        self.history: list[float] = []
+        self._losses: WeightedLosses | None = None
+
+    def _loss_module(self, device: torch.device) -> WeightedLosses:
+        if self._losses is None:
+            self._losses = WeightedLosses(self.loss_spec)
+        return self._losses.to(device)
+
+    def _perturbation_stds(self, space: InversionSpace, keys: list[str]) -> dict[str, float]:
+        stds = {}
+        for key in keys:
+            if is_noise_key(key):
+                continue
+            if hasattr(space, "latent_noise_std"):
+                std = space.latent_noise_std(key)
+            else:
+                std = w_std(space.generator) if key in ("w", "wplus") else None
+            if std is not None:
+                stds[key] = std
+        return stds
+
+    def extra_terms(
+        self, space: InversionSpace, code: Code, fake: torch.Tensor
+    ) -> tuple[torch.Tensor, dict[str, float]]:
+        """Method-specific terms added to the loss each step (none here; IDInvert adds one)."""
+        return torch.zeros((), device=fake.device), {}
+
+    def refine(self, space: InversionSpace, code: Code, images: torch.Tensor) -> Code:
+        """Optimise a copy of `code` (batch B) against `images` [B, 3, R, R] in [-1, 1]."""
+        g = space.generator
+        device = g.w_avg.device
+        if images.ndim != 4 or images.shape[1:] != (g.img_channels, g.resolution, g.resolution):
+            raise GanInvError(
+                f"targets must be [B, {g.img_channels}, {g.resolution}, {g.resolution}] for this "
+                f"generator, got {list(images.shape)}; resize them first"
+            )
+        if images.shape[0] != code.batch_size:
+            raise GanInvError(
+                f"{images.shape[0]} target images but {code.batch_size} starting codes"
+            )
+        images = images.to(device)
+        code = code.clone().to(device)
+        if self.optimize_noise and not any(is_noise_key(k) for k in code.tensors):
+            if not getattr(space, "renders_noise_parts", False):
+                raise GanInvError(
+                    f"space {space.name!r} cannot render per-image noise maps; set "
+                    "optimize_noise: false or use the z / w / wplus spaces"
+                )
+            code.tensors.update(initial_noise(g, code.batch_size, seed=self.seed))
+        params = space.trainable(code)
+        trained = {k: v for k, v in code.tensors.items() if any(v is p for p in params)}
+        noises = [v for k, v in trained.items() if is_noise_key(k)]
+        stds = self._perturbation_stds(space, list(trained))
+        losses = self._loss_module(device)
+        optimizer = torch.optim.Adam(params, lr=self.lr, betas=self.betas)
+        rng = torch.Generator().manual_seed(self.seed)
+        self.history = []
+        for step in tqdm(range(self.steps), desc="optimize", disable=not self.progress):
+            t = step / self.steps
+            for group in optimizer.param_groups:
+                group["lr"] = self.lr * projector_lr_ramp(t, self.lr_rampup, self.lr_rampdown)
+            scale = latent_noise_scale(t, self.latent_noise, self.latent_noise_ramp)
+            tensors = dict(code.tensors)
+            if scale > 0:
+                for key, std in stds.items():
+                    noise = torch.randn(tensors[key].shape, generator=rng).to(device)
+                    tensors[key] = tensors[key] + noise * (std * scale)
+            render_code = Code(code.space, tensors, dict(code.meta))
+            fake = space.render(render_code)
+            loss, _ = losses(LossInputs(real=images, fake=fake, code=render_code, space=space))
+            extra, _ = self.extra_terms(space, code, fake)
+            loss = loss + extra
+            if noises and self.noise_regularize > 0:
+                loss = loss + self.noise_regularize * noise_regularizer(noises)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            if noises:
+                renormalize_(noises)
+            self.history.append(float(loss.detach()))
+        return code.detach()
