@@ -24,7 +24,10 @@ def scatter_svg(
 ) -> str:
     """points: (label, x, y). Time axes span orders of magnitude, hence log x by default."""
     points = [p for p in points if math.isfinite(p[1]) and math.isfinite(p[2])]
-    left, right, top, bottom = 70, 150, 20, 50
+    longest = max((len(p[0]) for p in points), default=0)
+    left, top, bottom = 70, 20, 50
+    right = max(150, 7 * longest + 40)  # room for the legend
+    width = max(width, left + 300 + right)
     pw, ph = width - left - right, height - top - bottom
     if log_x:
         points = [p for p in points if p[1] > 0]

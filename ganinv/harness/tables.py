@@ -22,6 +22,7 @@ class Column:
     higher_is_better: bool
     fmt: str = "{:.4f}"
     protocol: dict[str, Any] = field(default_factory=dict)
+    ranked: bool = True  # False: shown but never marked best (values not comparable)
 
 
 @dataclass
@@ -59,6 +60,8 @@ class BenchTable:
                 {"timing": results[0]["protocol"].get("timing", "")} if results else {},
             )
         )
+        # CPU peak memory is the process's ru_maxrss, which only grows while a bench runs its
+        # methods one after another: shown, but only GPU figures (reset per method) are ranked.
         columns.append(
             Column(
                 "peak_memory_mib",
@@ -66,6 +69,7 @@ class BenchTable:
                 False,
                 "{:.0f}",
                 {"memory": results[0]["peak_memory"].get("kind", "")} if results else {},
+                ranked=all("cuda" in r["peak_memory"].get("kind", "") for r in results),
             )
         )
         rows = []
@@ -89,7 +93,9 @@ class BenchTable:
 
     def is_best(self, column: Column, value: float | None) -> bool:
         # Only mark a winner when there is a comparison to win.
-        return _finite(value) and len(self.rows) > 1 and value == self.best(column)
+        return (
+            column.ranked and _finite(value) and len(self.rows) > 1 and value == self.best(column)
+        )
 
     def _cell(self, column: Column, value: float | None) -> str:
         return "–" if not _finite(value) else column.fmt.format(value)
