@@ -14,6 +14,7 @@ import sys
 from ganinv.core.errors import GanInvError
 
 COMMANDS = (
+    "ganinv.cli.weights",
     "ganinv.cli.convert",
     "ganinv.cli.data",
     "ganinv.cli.plugins",
