@@ -119,16 +119,24 @@ class SynthesisLayer(nn.Module):
         dcoefs: torch.Tensor,
         noise_mode: str,
     ) -> torch.Tensor:
-        """Demodulate, add noise, add bias, leaky ReLU x sqrt(2)."""
-        x = x * dcoefs.reshape(x.shape[0], -1, 1, 1)
+        """Demodulate, add noise, add bias, leaky ReLU x sqrt(2), in two passes over x.
+
+        lrelu(y) * g == lrelu(y * g) for g > 0, so the gain goes into the demodulation and the
+        (noise + bias) term, and one addcmul does demodulation, noise and bias together.
+        """
+        gain = ops.SQRT2
+        bias = self.bias.reshape(-1, 1, 1)
         if noise_mode == "const":
-            x = x + self.noise_const * self.noise_strength
+            base = self.noise_const * self.noise_strength + bias  # [C, R, R], batch-free
         elif noise_mode == "random":
             noise = torch.randn(
                 [x.shape[0], 1, self.resolution, self.resolution], device=x.device, dtype=x.dtype
             )
-            x = x + noise * self.noise_strength
-        return ops.bias_lrelu(x, self.bias)
+            base = noise * self.noise_strength + bias
+        else:
+            base = bias
+        y = torch.addcmul(base * gain, x, dcoefs.reshape(x.shape[0], -1, 1, 1) * gain)
+        return F.leaky_relu(y, 0.2)
 
     def forward(self, x: torch.Tensor, w: torch.Tensor, noise_mode: str = "const") -> torch.Tensor:
         x, dcoefs = self.modulate(x, w)
@@ -169,9 +177,14 @@ class ToRGBLayer(nn.Module):
         self.weight_gain = 1.0 / math.sqrt(in_channels)
 
     def forward(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-        styles = self.affine(w) * self.weight_gain
-        x = x * styles.reshape(styles.shape[0], -1, 1, 1)
-        return F.conv2d(x, self.weight, self.bias)
+        """x [B, I, H, W], w [B, w_dim] -> [B, O, H, W]."""
+        styles = self.affine(w) * self.weight_gain  # [B, I]
+        # Fold the per-sample style into a [B, O, I] weight: one batched matmul over the pixels
+        # instead of materialising x * s.
+        weight = self.weight[:, :, 0, 0].unsqueeze(0) * styles.unsqueeze(1)
+        b, _, h, w_ = x.shape
+        out = torch.baddbmm(self.bias.reshape(1, -1, 1), weight, x.reshape(b, -1, h * w_))
+        return out.reshape(b, -1, h, w_)
 
 
 class Conv2dLayer(nn.Module):

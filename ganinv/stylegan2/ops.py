@@ -5,10 +5,12 @@ Semantics follow NVlabs' `upfirdn2d` / `conv2d_resample` / `bias_act` (identical
 
 * ``*_ref``: the textbook one (zero-insertion / transposed conv, then a separate FIR blur), kept
   as the reference the tests compare against;
-* the fast one used by the networks: the FIR blur is folded into the convolution weights and the
-  stride-2 transposed convolution is computed polyphase, as ONE ordinary convolution with 4x the
-  output channels on the low-resolution input followed by `pixel_shuffle`. This turns two
-  memory-bound passes (transposed conv + depthwise blur) into one dense GEMM-shaped convolution.
+* the ones the networks use, chosen by measurement on CPU (docs/performance.md): the blur is one
+  depthwise `conv2d` (no zero-insertion, no reshape to single-channel images), the ToRGB skip
+  upsampling is polyphase (four 2x2 filters, `pixel_shuffle`);
+* exact alternatives that fold the blur into the conv weights (`conv_up2d_polyphase`: one 3x3
+  conv to 4x the channels + `pixel_shuffle`; `conv_down2d_fused`: one 6x6 stride-2 conv). They
+  need 4x the multiply-adds and measured slower here; they stay tested for other hardware.
 
 Filters are 2-D, normalised to sum 1 (NVlabs convention); rosinality stores them multiplied by
 the up-sampling gain (x4), which the checkpoint readers divide out.
@@ -111,12 +113,40 @@ def downsample2d_ref(x: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
 
 
 def _full_correlation(weight: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
-    """out[..., k, l] = sum_{t,s} W[k+t-(kf-1), l+s-(kf-1)] * f[t, s]: [O, I, kw+kf-1, ...]."""
-    o, i, kh, kw = weight.shape
+    """out[..., k, l] = sum_{t,s} W[k+t-(kf-1), l+s-(kf-1)] * f[t, s]: [O, I, kh+kf-1, ...].
+
+    Written as kf*kf shifted multiply-adds: far faster on CPU than a single-channel conv over
+    O*I "images", and it is differentiable in the weight.
+    """
+    kh, kw = weight.shape[-2:]
     kf = f.shape[0]
-    w = F.pad(weight.reshape(o * i, 1, kh, kw), [kf - 1] * 4)
-    out = F.conv2d(w, f[None, None].to(weight.dtype))
-    return out.reshape(o, i, out.shape[-2], out.shape[-1])
+    w = F.pad(weight, [kf - 1] * 4)
+    f = f.to(weight.dtype)
+    out = None
+    for t in range(kf):
+        for s in range(kf):
+            term = w[..., t : t + kh + kf - 1, s : s + kw + kf - 1] * f[t, s]
+            out = term if out is None else out + term
+    assert out is not None
+    return out
+
+
+def _kernel_map(transform, kernel_shape: tuple[int, int], like: torch.Tensor) -> torch.Tensor:
+    """The matrix M of a linear kernel transform: transform(W).flatten(2) == W.flatten(2) @ M.
+
+    Built by applying `transform` to the basis kernels, so a transform of O*I kernels becomes one
+    small GEMM instead of many tiny elementwise passes.
+    """
+    k = kernel_shape[0] * kernel_shape[1]
+    basis = torch.eye(k, dtype=like.dtype, device=like.device).reshape(k, 1, *kernel_shape)
+    return transform(basis).reshape(k, -1)
+
+
+def _upsample_phases(weight: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
+    o, i = weight.shape[:2]
+    g = _full_correlation(weight, (f * 4).flip([0, 1]))  # [O, I, 6, 6], includes the gain 4
+    phases = [g[:, :, ry::2, rx::2].flip([2, 3]) for ry in (0, 1) for rx in (0, 1)]
+    return torch.stack(phases, dim=1).reshape(o * 4, i, 3, 3)
 
 
 def upsample_conv_weight(weight: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
@@ -129,14 +159,32 @@ def upsample_conv_weight(weight: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
     o, i, kh, kw = weight.shape
     if kh != 3 or kw != 3 or f.shape != (4, 4):
         raise ValueError("upsample_conv_weight supports 3x3 kernels and 4x4 filters")
-    g = _full_correlation(weight, (f * 4).flip([0, 1]))  # [O, I, 6, 6], includes the gain 4
-    phases = [g[:, :, ry::2, rx::2].flip([2, 3]) for ry in (0, 1) for rx in (0, 1)]
-    return torch.stack(phases, dim=1).reshape(o * 4, i, 3, 3)
+    m = _kernel_map(lambda w: _upsample_phases(w, f.to(w.dtype)), (3, 3), weight)  # [9, 4*9]
+    out = weight.reshape(o * i, 9) @ m  # [O*I, 4*9], phase-major
+    return out.reshape(o, i, 4, 3, 3).transpose(1, 2).reshape(o * 4, i, 3, 3)
+
+
+def conv_up2d_polyphase(x: torch.Tensor, weight: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
+    """`conv_up2d_ref` as one 3x3 conv to 4*O channels on the low-res input, then pixel_shuffle.
+
+    Exact, but 4x the multiply-adds of the transposed conv; measured slower than `conv_up2d` on
+    CPU (docs/performance.md), kept as a tested alternative for other hardware.
+    """
+    return F.pixel_shuffle(F.conv2d(x, upsample_conv_weight(weight, f), padding=1), 2)
 
 
 def conv_up2d(x: torch.Tensor, weight: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
-    """Fast `conv_up2d_ref`: one 3x3 conv to 4*O channels on the low-res input, pixel_shuffle."""
-    return F.pixel_shuffle(F.conv2d(x, upsample_conv_weight(weight, f), padding=1), 2)
+    """2x upsampling 3x3 conv: stride-2 transposed conv, then the 4x4 blur as ONE depthwise conv
+    (gain folded into the filter). The fastest exact formulation we measured on CPU."""
+    x = F.conv_transpose2d(x, weight.transpose(0, 1), stride=2)
+    return _depthwise(x, f * 4, padding=1)
+
+
+def _depthwise(x: torch.Tensor, f: torch.Tensor, padding: int, stride: int = 1) -> torch.Tensor:
+    """True convolution of every channel with the 2-D filter f (as upfirdn2d does)."""
+    c = x.shape[1]
+    weight = f.flip([0, 1]).to(x.dtype)[None, None].expand(c, 1, -1, -1)
+    return F.conv2d(x, weight, stride=stride, padding=padding, groups=c)
 
 
 def downsample_conv_weight(weight: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
@@ -144,12 +192,21 @@ def downsample_conv_weight(weight: torch.Tensor, f: torch.Tensor) -> torch.Tenso
 
     Blur then conv = conv with the full convolution of the weight and the filter.
     """
-    return _full_correlation(weight, f)
+    o, i, kh, kw = weight.shape
+    m = _kernel_map(lambda w: _full_correlation(w, f.to(w.dtype)), (kh, kw), weight)
+    out = weight.reshape(o * i, kh * kw) @ m
+    return out.reshape(o, i, kh + f.shape[0] - 1, kw + f.shape[1] - 1)
+
+
+def conv_down2d_fused(x: torch.Tensor, weight: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
+    """`conv_down2d_ref` as one stride-2 6x6 conv (padding 2). Exact, but 4x the multiply-adds;
+    measured slower than `conv_down2d` on CPU, kept as a tested alternative."""
+    return F.conv2d(x, downsample_conv_weight(weight, f), stride=2, padding=2)
 
 
 def conv_down2d(x: torch.Tensor, weight: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
-    """Fast `conv_down2d_ref`: one stride-2 6x6 conv with padding 2."""
-    return F.conv2d(x, downsample_conv_weight(weight, f), stride=2, padding=2)
+    """Blur (one depthwise conv, padding 2) then stride-2 3x3 conv (fastest measured on CPU)."""
+    return F.conv2d(_depthwise(x, f, padding=2), weight, stride=2)
 
 
 def _phase_filters(f: torch.Tensor) -> torch.Tensor:
@@ -183,6 +240,4 @@ def upsample2d(x: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
 
 def downsample2d(x: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
     """Fast `downsample2d_ref`: depthwise 4x4 FIR with stride 2 (pads (1, 1))."""
-    c = x.shape[1]
-    weight = f.flip([0, 1]).to(x.dtype)[None, None].expand(c, 1, -1, -1)
-    return F.conv2d(x, weight, stride=2, padding=1, groups=c)
+    return _depthwise(x, f, padding=1, stride=2)
