@@ -155,6 +155,7 @@ class BenchTable:
                         "key": c.key,
                         "title": c.title,
                         "higher_is_better": c.higher_is_better,
+                        "ranked": c.ranked,
                         "protocol": c.protocol,
                     }
                     for c in self.columns
