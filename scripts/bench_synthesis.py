@@ -14,6 +14,7 @@ run so the two can be compared under the same load.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import platform
 import statistics
@@ -21,6 +22,7 @@ import time
 
 import torch
 
+from ganinv.stylegan2 import ops
 from ganinv.stylegan2.generator import StyleGAN2Generator
 
 CONFIGS = {
@@ -67,6 +69,18 @@ def timed(fn, repeats: int) -> tuple[float, float]:
     return statistics.median(times), min(times)
 
 
+@contextlib.contextmanager
+def reference_ops():
+    """Swap the fast resampling ops for the textbook ones (zero-insertion upfirdn2d, as NVlabs'
+    `_upfirdn2d_ref`), to compare both under the same machine load."""
+    saved = ops.conv_up2d, ops.upsample2d
+    ops.conv_up2d, ops.upsample2d = ops.conv_up2d_ref, ops.upsample2d_ref
+    try:
+        yield
+    finally:
+        ops.conv_up2d, ops.upsample2d = saved
+
+
 def bench(name: str, repeats: int) -> None:
     resolution, width, batch, w_dim = CONFIGS[name]
     if width is None:
@@ -88,6 +102,8 @@ def bench(name: str, repeats: int) -> None:
     G.requires_grad_(False)
     fwd = timed(forward, repeats)
     frozen = timed(forward_backward, repeats)
+    with reference_ops():
+        frozen_ref = timed(forward_backward, repeats)
     G.requires_grad_(True)
     trainable = timed(forward_backward, repeats)
     print(f"{name}: {flops / 1e9:.1f} GFLOP per forward (analytic)")
@@ -95,9 +111,10 @@ def bench(name: str, repeats: int) -> None:
         ("forward", fwd, 1),
         ("fwd+bwd, G frozen", frozen, 2),
         ("fwd+bwd, G trainable", trainable, 3),
+        ("fwd+bwd, frozen, ref ops", frozen_ref, 2),
     ):
         rate = factor * flops / median / 1e9
-        print(f"  {label:<22} median {median:.3f} s  min {best:.3f} s  {rate:6.1f} GFLOP/s")
+        print(f"  {label:<25} median {median:.3f} s  min {best:.3f} s  {rate:6.1f} GFLOP/s")
 
 
 def main() -> None:

@@ -17,7 +17,6 @@ import collections
 import io
 import os
 import pickle
-import warnings
 from typing import Any
 
 import torch
@@ -164,14 +163,9 @@ def _check_filters(state: dict[str, torch.Tensor], what: str) -> None:
             )
 
 
-def _warn_clamp(kwargs: dict[str, Any], what: str) -> None:
+def _conv_clamp(kwargs: dict[str, Any]) -> float | None:
     clamp = kwargs.get("conv_clamp")
-    if clamp is not None:
-        warnings.warn(
-            f"{what} was trained with conv_clamp={clamp}; ganinv does not clamp activations, so "
-            "outputs can differ where activations exceed it (rare at inference in fp32)",
-            stacklevel=3,
-        )
+    return None if clamp is None else float(clamp)
 
 
 def generator_from_pickle(net: PersistentState) -> StyleGAN2Generator:
@@ -193,7 +187,6 @@ def generator_from_pickle(net: PersistentState) -> StyleGAN2Generator:
             )
     _check_filters(state, "NVlabs generator")
     init_kwargs = net.get("_init_kwargs") or {}
-    _warn_clamp(dict(init_kwargs.get("synthesis_kwargs") or {}), "this NVlabs generator")
 
     resolution = int(net.get("img_resolution") or synthesis["img_resolution"])
     channels = {4: int(state["synthesis.b4.const"].shape[0])}
@@ -221,6 +214,7 @@ def generator_from_pickle(net: PersistentState) -> StyleGAN2Generator:
         mapping_layers=mapping_layers,
         mapping_lr_mul=lr_mul,
         img_channels=int(state[f"synthesis.b{resolution}.torgb.weight"].shape[0]),
+        conv_clamp=_conv_clamp(synthesis_kwargs),
     )
     ours: dict[str, torch.Tensor] = {}
     for key, value in state.items():
@@ -248,7 +242,6 @@ def discriminator_from_pickle(net: PersistentState) -> StyleGAN2Discriminator:
                 "only 'resnet' (StyleGAN2 config-f) is supported"
             )
     _check_filters(state, "NVlabs discriminator")
-    _warn_clamp(dict(net.get("_init_kwargs") or {}), "this NVlabs discriminator")
     resolution = int(net["img_resolution"])
     channels = {4: int(state["b4.conv.weight"].shape[0])}
     for res in range(int.bit_length(resolution) - 1, 2, -1):
@@ -264,6 +257,7 @@ def discriminator_from_pickle(net: PersistentState) -> StyleGAN2Discriminator:
         mbstd_group_size=int(mbstd.get("group_size", 4)),
         mbstd_num_channels=int(mbstd.get("num_channels", 1)),
         img_channels=int(state[f"b{resolution}.fromrgb.weight"].shape[1]),
+        conv_clamp=_conv_clamp(init_kwargs),
     )
     ours = {"blocks." + k: v for k, v in state.items() if not k.endswith("resample_filter")}
     load_exact(discriminator, ours, "NVlabs discriminator")

@@ -22,13 +22,19 @@ class DiscriminatorBlock(nn.Module):
     branches scaled by sqrt(0.5). The top block also has `fromrgb`."""
 
     def __init__(
-        self, in_channels: int, out_channels: int, *, img_channels: int, first: bool
+        self,
+        in_channels: int,
+        out_channels: int,
+        *,
+        img_channels: int,
+        first: bool,
+        conv_clamp: float | None,
     ) -> None:
         super().__init__()
         if first:
-            self.fromrgb = Conv2dLayer(img_channels, in_channels, 1)
-        self.conv0 = Conv2dLayer(in_channels, in_channels, 3)
-        self.conv1 = Conv2dLayer(in_channels, out_channels, 3, down=True)
+            self.fromrgb = Conv2dLayer(img_channels, in_channels, 1, conv_clamp=conv_clamp)
+        self.conv0 = Conv2dLayer(in_channels, in_channels, 3, conv_clamp=conv_clamp)
+        self.conv1 = Conv2dLayer(in_channels, out_channels, 3, down=True, conv_clamp=conv_clamp)
         self.skip = Conv2dLayer(
             in_channels, out_channels, 1, bias=False, activation="linear", down=True
         )
@@ -44,10 +50,17 @@ class DiscriminatorBlock(nn.Module):
 class DiscriminatorEpilogue(nn.Module):
     """4x4: minibatch std, 3x3 conv, fully connected (lrelu), output logit."""
 
-    def __init__(self, channels: int, *, mbstd_group_size: int, mbstd_num_channels: int) -> None:
+    def __init__(
+        self,
+        channels: int,
+        *,
+        mbstd_group_size: int,
+        mbstd_num_channels: int,
+        conv_clamp: float | None,
+    ) -> None:
         super().__init__()
         self.mbstd = MinibatchStdLayer(mbstd_group_size, mbstd_num_channels)
-        self.conv = Conv2dLayer(channels + mbstd_num_channels, channels, 3)
+        self.conv = Conv2dLayer(channels + mbstd_num_channels, channels, 3, conv_clamp=conv_clamp)
         self.fc = EqualLinear(channels * 16, channels, activation="lrelu")
         self.out = EqualLinear(channels, 1)
 
@@ -70,6 +83,7 @@ class StyleGAN2Discriminator(nn.Module):
         mbstd_group_size: int = 4,  # Group size of the minibatch standard deviation layer.
         mbstd_num_channels: int = 1,  # Feature maps it appends.
         img_channels: int = 3,  # Image channels (3 = RGB).
+        conv_clamp: float | None = None,  # Clamp activations to +-conv_clamp (NVlabs); None = off.
     ) -> None:
         super().__init__()
         table = channel_table(resolution, channels, channel_base, channel_max)
@@ -84,17 +98,25 @@ class StyleGAN2Discriminator(nn.Module):
             "mbstd_group_size": mbstd_group_size,
             "mbstd_num_channels": mbstd_num_channels,
             "img_channels": img_channels,
+            "conv_clamp": conv_clamp,
         }
         self.blocks = nn.ModuleDict()
         for res in sorted(table, reverse=True)[:-1]:
             self.blocks[f"b{res}"] = DiscriminatorBlock(
-                table[res], table[res // 2], img_channels=img_channels, first=res == resolution
+                table[res],
+                table[res // 2],
+                img_channels=img_channels,
+                first=res == resolution,
+                conv_clamp=conv_clamp,
             )
         self.blocks["b4"] = DiscriminatorEpilogue(
-            table[4], mbstd_group_size=mbstd_group_size, mbstd_num_channels=mbstd_num_channels
+            table[4],
+            mbstd_group_size=mbstd_group_size,
+            mbstd_num_channels=mbstd_num_channels,
+            conv_clamp=conv_clamp,
         )
         if resolution == 4:
-            self.fromrgb = Conv2dLayer(img_channels, table[4], 1)
+            self.fromrgb = Conv2dLayer(img_channels, table[4], 1, conv_clamp=conv_clamp)
 
     def forward(self, img: torch.Tensor) -> torch.Tensor:
         expected = (self.img_channels, self.resolution, self.resolution)

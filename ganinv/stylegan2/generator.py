@@ -57,7 +57,14 @@ class SynthesisBlock(nn.Module):
     """One resolution: const (4x4 only) or conv0 (upsampling), conv1, torgb."""
 
     def __init__(
-        self, in_channels: int, out_channels: int, *, w_dim: int, resolution: int, img_channels: int
+        self,
+        in_channels: int,
+        out_channels: int,
+        *,
+        w_dim: int,
+        resolution: int,
+        img_channels: int,
+        conv_clamp: float | None,
     ) -> None:
         super().__init__()
         self.resolution = resolution
@@ -65,10 +72,17 @@ class SynthesisBlock(nn.Module):
             self.const = nn.Parameter(torch.randn(out_channels, 4, 4))
         else:
             self.conv0 = SynthesisLayer(
-                in_channels, out_channels, w_dim=w_dim, resolution=resolution, up=True
+                in_channels,
+                out_channels,
+                w_dim=w_dim,
+                resolution=resolution,
+                up=True,
+                conv_clamp=conv_clamp,
             )
-        self.conv1 = SynthesisLayer(out_channels, out_channels, w_dim=w_dim, resolution=resolution)
-        self.torgb = ToRGBLayer(out_channels, img_channels, w_dim=w_dim)
+        self.conv1 = SynthesisLayer(
+            out_channels, out_channels, w_dim=w_dim, resolution=resolution, conv_clamp=conv_clamp
+        )
+        self.torgb = ToRGBLayer(out_channels, img_channels, w_dim=w_dim, conv_clamp=conv_clamp)
         if resolution > 4:
             self.register_buffer("resample_filter", ops.setup_filter(), persistent=False)
 
@@ -92,6 +106,7 @@ class StyleGAN2Generator(Generator):
         mapping_layers: int = 8,  # Fully connected layers of the mapping network.
         mapping_lr_mul: float = 0.01,  # Learning-rate multiplier of the mapping network.
         img_channels: int = 3,  # Image channels (3 = RGB).
+        conv_clamp: float | None = None,  # Clamp activations to +-conv_clamp (NVlabs); None = off.
     ) -> None:
         super().__init__()
         table = channel_table(resolution, channels, channel_base, channel_max)
@@ -111,6 +126,7 @@ class StyleGAN2Generator(Generator):
             "mapping_layers": mapping_layers,
             "mapping_lr_mul": mapping_lr_mul,
             "img_channels": img_channels,
+            "conv_clamp": conv_clamp,
         }
         self.mapping_network = MappingNetwork(
             z_dim=z_dim, w_dim=w_dim, num_layers=mapping_layers, lr_mul=mapping_lr_mul
@@ -124,6 +140,7 @@ class StyleGAN2Generator(Generator):
                 w_dim=w_dim,
                 resolution=res,
                 img_channels=img_channels,
+                conv_clamp=conv_clamp,
             )
         self.layers = self._describe_layers()
 

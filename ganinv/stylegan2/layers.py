@@ -85,8 +85,10 @@ class SynthesisLayer(nn.Module):
         w_dim: int,
         resolution: int,
         up: bool = False,
+        conv_clamp: float | None = None,
     ) -> None:
         super().__init__()
+        self.conv_clamp = conv_clamp
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.resolution = resolution
@@ -136,11 +138,16 @@ class SynthesisLayer(nn.Module):
         else:
             base = bias
         y = torch.addcmul(base * gain, x, dcoefs.reshape(x.shape[0], -1, 1, 1) * gain)
-        return F.leaky_relu(y, 0.2)
+        return _clamp(F.leaky_relu(y, 0.2), self.conv_clamp)
 
     def forward(self, x: torch.Tensor, w: torch.Tensor, noise_mode: str = "const") -> torch.Tensor:
         x, dcoefs = self.modulate(x, w)
         return self.finish(self.convolve(x), dcoefs, noise_mode)
+
+
+def _clamp(x: torch.Tensor, limit: float | None) -> torch.Tensor:
+    """NVlabs' ``conv_clamp``: clamp activations to [-limit, limit] (after gain); None = off."""
+    return x if limit is None else x.clamp(-limit, limit)
 
 
 def place_in_border(x: torch.Tensor, border: torch.Tensor) -> torch.Tensor:
@@ -168,8 +175,11 @@ def place_in_border(x: torch.Tensor, border: torch.Tensor) -> torch.Tensor:
 class ToRGBLayer(nn.Module):
     """Modulated 1x1 conv to the image channels, no demodulation, plus bias (linear)."""
 
-    def __init__(self, in_channels: int, out_channels: int, *, w_dim: int) -> None:
+    def __init__(
+        self, in_channels: int, out_channels: int, *, w_dim: int, conv_clamp: float | None = None
+    ) -> None:
         super().__init__()
+        self.conv_clamp = conv_clamp
         self.in_channels = in_channels
         self.affine = EqualLinear(w_dim, in_channels, bias_init=1.0)
         self.weight = nn.Parameter(torch.randn(out_channels, in_channels, 1, 1))
@@ -184,14 +194,14 @@ class ToRGBLayer(nn.Module):
         weight = self.weight[:, :, 0, 0].unsqueeze(0) * styles.unsqueeze(1)
         b, _, h, w_ = x.shape
         out = torch.baddbmm(self.bias.reshape(1, -1, 1), weight, x.reshape(b, -1, h * w_))
-        return out.reshape(b, -1, h, w_)
+        return _clamp(out.reshape(b, -1, h, w_), self.conv_clamp)
 
 
 class Conv2dLayer(nn.Module):
     """Equalised-lr conv for the discriminator: optional 2x FIR downsampling, bias, activation.
 
     kernel 3 with ``down``: blur then stride-2 conv (one 6x6 stride-2 conv here);
-    kernel 1 with ``down``: FIR downsample then 1x1 conv. `gain` scales the output.
+    kernel 1 with ``down``: FIR downsample then 1x1 conv. `conv_clamp` clamps the output.
     """
 
     def __init__(
@@ -203,8 +213,10 @@ class Conv2dLayer(nn.Module):
         bias: bool = True,
         activation: str = "lrelu",
         down: bool = False,
+        conv_clamp: float | None = None,
     ) -> None:
         super().__init__()
+        self.conv_clamp = conv_clamp
         self.weight = nn.Parameter(torch.randn(out_channels, in_channels, kernel_size, kernel_size))
         self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
         self.weight_gain = 1.0 / math.sqrt(in_channels * kernel_size * kernel_size)
@@ -226,10 +238,10 @@ class Conv2dLayer(nn.Module):
         else:
             x = ops.conv_down2d(x, w, self.resample_filter)
         if self.activation == "lrelu":
-            return ops.bias_lrelu(x, self.bias)
+            return _clamp(ops.bias_lrelu(x, self.bias), self.conv_clamp)
         if self.bias is not None:
             x = x + self.bias.reshape(1, -1, 1, 1)
-        return x
+        return _clamp(x, self.conv_clamp)
 
 
 class MinibatchStdLayer(nn.Module):

@@ -219,3 +219,24 @@ def test_sg2_discriminator_shapes_and_errors(tiny_discriminator):
         D(torch.randn(2, 3, 32, 32))
     D4 = StyleGAN2Discriminator(resolution=4, channels={4: 8})
     assert D4(torch.randn(2, 3, 4, 4)).shape == (2, 1)
+
+
+def test_sg2_conv_clamp_limits_activations():
+    torch.manual_seed(0)
+    channels = {4: 8, 8: 8}
+    G = StyleGAN2Generator(z_dim=8, w_dim=8, resolution=8, channels=channels, conv_clamp=0.05)
+    free = StyleGAN2Generator(z_dim=8, w_dim=8, resolution=8, channels=channels)
+    free.load_state_dict(G.state_dict())
+    seen: dict[str, float] = {}
+
+    class Peak(SynthesisHooks):
+        def feature(self, layer, x):
+            seen[layer.name] = x.abs().max().item()
+            return x
+
+    ws = torch.randn(2, G.num_ws, 8)
+    G.synthesize(ws, hooks=Peak())
+    assert all(seen[n] <= 0.05 + 1e-7 for n in ("b4.conv1", "b8.conv0", "b8.conv1", "b4.torgb"))
+    assert not torch.allclose(G.synthesize(ws), free.synthesize(ws))
+    D = StyleGAN2Discriminator(resolution=8, channels=channels, conv_clamp=0.05)
+    assert D.config["conv_clamp"] == 0.05 and D(torch.randn(2, 3, 8, 8)).shape == (2, 1)
