@@ -90,4 +90,7 @@ def load_inputs(
             f"input {str(path)!r} does not exist (a file, a folder or a dataset spec)"
         )
     files = files[:limit] if limit is not None else files
-    return torch.stack([read_image(f, resolution) for f in files]), [f.stem for f in files]
+    stems = [f.stem for f in files]
+    # a.png and a.jpg would write the same code file: keep the suffix when stems collide.
+    names = [f.name if stems.count(f.stem) > 1 else f.stem for f in files]
+    return torch.stack([read_image(f, resolution) for f in files]), names
