@@ -14,19 +14,19 @@ from __future__ import annotations
 import copy
 import json
 import math
-import random
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
 from ganinv.core.config import save_config
 from ganinv.core.errors import GanInvError
-from ganinv.core.io import atomic_write, atomic_write_text
+from ganinv.core.io import atomic_write_text
+from ganinv.harness.checkpoint import load_training_state, save_training_state
+from ganinv.harness.rng import capture_rng, restore_rng, seed_everything
 from ganinv.losses.adversarial import discriminator_loss, generator_loss, r1_penalty
 
 
@@ -69,29 +69,6 @@ def _device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def _rng_state() -> dict[str, Any]:
-    state = {
-        "torch": torch.get_rng_state(),
-        "numpy": torch.from_numpy(np.random.get_state()[1].astype(np.int64)),
-        "numpy_pos": np.random.get_state()[2],
-        "python": json.dumps(random.getstate()),
-    }
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def _set_rng_state(state: dict[str, Any]) -> None:
-    torch.set_rng_state(state["torch"])
-    np.random.set_state(
-        ("MT19937", state["numpy"].numpy().astype(np.uint32), int(state["numpy_pos"]), 0, 0.0)
-    )
-    py = json.loads(state["python"])
-    random.setstate((py[0], tuple(py[1]), py[2]))
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
-
-
 class _InfiniteBatches:
     """Deterministic epochs of shuffled indices; the position is part of the resumable state."""
 
@@ -110,8 +87,10 @@ class _InfiniteBatches:
         usable = len(order) // self.batch_size * self.batch_size
         batches = [order[i : i + self.batch_size] for i in range(0, usable, self.batch_size)]
         batches = batches[self.position :]
+        # Its own generator: creating an iterator must not draw from the global RNG, or a
+        # resumed run (which creates one more iterator) would diverge from an uninterrupted one.
         loader = torch.utils.data.DataLoader(
-            self.dataset, batch_sampler=batches, num_workers=self.num_workers
+            self.dataset, batch_sampler=batches, num_workers=self.num_workers, generator=g
         )
         self._iterator = iter(loader)
 
@@ -156,9 +135,7 @@ class GanTrainer:
         if config.threads:
             torch.set_num_threads(config.threads)
         self.device = _device(config.device)
-        torch.manual_seed(config.seed)
-        np.random.seed(config.seed)
-        random.seed(config.seed)
+        seed_everything(config.seed)
 
         self.dataset = build("datasets", config.data)
         if len(self.dataset) < config.batch_size:
@@ -299,7 +276,7 @@ class GanTrainer:
             "nimg": self.nimg,
             "pl_mean": self.pl_mean,
             "batches": self.batches.state(),
-            "rng": _rng_state(),
+            "rng": capture_rng(),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -312,14 +289,13 @@ class GanTrainer:
         self.nimg = int(state["nimg"])
         self.pl_mean = state["pl_mean"].to(self.device)
         self.batches.load_state(state["batches"])
-        _set_rng_state(state["rng"])
+        restore_rng(state["rng"])
 
     def save(self) -> None:
         """Resumable state, then the snapshot other commands load, then samples; all atomic."""
         from ganinv.checkpoints.native import save_networks
 
-        state = self.state_dict()
-        atomic_write(self.checkpoint_path, lambda p: torch.save(state, p))
+        save_training_state(self.checkpoint_path, self.state_dict())
         meta = {
             "kimg": self.nimg / 1000,
             "step": self.step,
@@ -336,13 +312,7 @@ class GanTrainer:
     def resume(self) -> bool:
         if not self.checkpoint_path.is_file():
             return False
-        try:
-            state = torch.load(self.checkpoint_path, map_location=self.device, weights_only=True)
-        except Exception as exc:
-            raise GanInvError(
-                f"cannot read {str(self.checkpoint_path)!r} ({exc}); remove it to start over"
-            ) from exc
-        self.load_state_dict(state)
+        self.load_state_dict(load_training_state(self.checkpoint_path))
         return True
 
     @torch.no_grad()
