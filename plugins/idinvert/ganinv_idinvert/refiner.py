@@ -83,11 +83,13 @@ class IDInvertRefiner(OptimizeRefiner):
         return self.encoder
 
     def refine(self, space: InversionSpace, code: Code, images: torch.Tensor) -> Code:
+        self.domain_history = []
+        if self.lambda_dom == 0:  # plain optimisation: the encoder is not needed
+            return super().refine(space, code, images)
         encoder = self._encoder_for(space)
         was_training = encoder.training
         flags = [p.requires_grad for p in encoder.parameters()]
         encoder.eval().requires_grad_(False)
-        self.domain_history = []
         try:
             return super().refine(space, code, images)
         finally:
