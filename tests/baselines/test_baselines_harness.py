@@ -73,3 +73,40 @@ def test_train_e4e_then_eval_with_refinement(tmp_path):
         results[label] = record["metrics"]["mse"]["value"]
     # Optimisation started from the encoder's codes improves on them.
     assert results["refined"] < 0.8 * results["encoder"], results
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["psp", "w_encoder"])
+def test_train_save_reload_eval(name, tmp_path):
+    generator, images = make_world(tmp_path)
+    run = tmp_path / "run"
+    space = "w" if name == "w_encoder" else "wplus"
+    train = {
+        "method": {"generator": str(generator), "space": space, "encoder": {"name": name, **SMALL}},
+        "data": {"name": "folder", "path": str(images), "resolution": 16},
+        "losses": {"mse": 1.0},
+        "optimizer": {"name": "adam", "lr": 2e-3},
+        "steps": 8,
+        "batch_size": 4,
+        "log_every": 1,
+        "checkpoint_every": 8,
+        "out": str(run),
+        "progress": False,
+    }
+    (tmp_path / "train.yaml").write_text(yaml.safe_dump(train))
+    assert main(["train", str(tmp_path / "train.yaml"), "--device", "cpu"]) == 0
+    log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    losses = [r["loss/mse"] for r in log]
+    assert min(losses[-2:]) < losses[0], losses
+    config = {
+        "method": {"encoder_checkpoint": str(run / "encoder_latest.safetensors")},
+        "data": {"name": "folder", "path": str(images), "resolution": 16},
+        "metrics": ["mse"],
+        "out": str(tmp_path / "eval"),
+        "progress": False,
+    }
+    (tmp_path / "eval.yaml").write_text(yaml.safe_dump(config))
+    assert main(["eval", str(tmp_path / "eval.yaml"), "--device", "cpu"]) == 0
+    record = json.loads((tmp_path / "eval" / "metrics.json").read_text())
+    assert record["method"]["encoder"]["name"] == name
+    assert 0 < record["metrics"]["mse"]["value"] < 2 * losses[0]
