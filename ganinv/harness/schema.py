@@ -63,13 +63,15 @@ class DiscriminatorConfig:
     The encoder's adversarial term is the registered ``adversarial`` loss (give it a weight in
     ``losses``), which reads this discriminator. The discriminator takes a non-saturating step
     every training step and an R1 step every `r1_interval` steps (lazy regularisation: the
-    penalty is scaled by the interval, as in StyleGAN2).
+    penalty is scaled by the interval, as in StyleGAN2). With ``r1_lazy: false`` the penalty is
+    instead part of every discriminator step (PadInv's released code).
     """
 
     checkpoint: str | None = None  # default: the method's generator checkpoint
     optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
     r1_gamma: float = 10.0
     r1_interval: int = 16
+    r1_lazy: bool = True
 
 
 @dataclass

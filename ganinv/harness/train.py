@@ -275,13 +275,21 @@ class Trainer:
     def _discriminator_step(self, images: torch.Tensor, fake: torch.Tensor) -> dict[str, float]:
         cfg = self.config.discriminator
         assert cfg is not None and self.discriminator is not None
-        d_loss = discriminator_loss(self.discriminator(images), self.discriminator(fake))
+        out: dict[str, float] = {}
+        if cfg.r1_lazy or cfg.r1_gamma == 0:
+            d_loss = discriminator_loss(self.discriminator(images), self.discriminator(fake))
+        else:  # R1 inside every discriminator step (PadInv's released code)
+            penalty, real_logits = r1_penalty(self.discriminator, images)
+            d_loss = discriminator_loss(real_logits, self.discriminator(fake))
+            d_loss = d_loss + penalty * (cfg.r1_gamma / 2)
+            out["d/r1"] = float(penalty.detach())
         self.d_optimizer.zero_grad(set_to_none=True)
         d_loss.backward()
         _average_gradients(self.d_params, self.ctx.world_size)
         self.d_optimizer.step()
-        out = {"d/loss": float(d_loss.detach())}
-        if cfg.r1_interval > 0 and self.step % cfg.r1_interval == 0:
+        out["d/loss"] = float(d_loss.detach())
+        lazy_step = cfg.r1_interval > 0 and self.step % cfg.r1_interval == 0
+        if cfg.r1_lazy and cfg.r1_gamma > 0 and lazy_step:
             penalty, _ = r1_penalty(self.discriminator, images)
             self.d_optimizer.zero_grad(set_to_none=True)
             (penalty * (cfg.r1_gamma / 2) * cfg.r1_interval).backward()

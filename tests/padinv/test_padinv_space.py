@@ -75,7 +75,9 @@ def test_blend_custom_edit_and_save_roundtrip(generator, tmp_path):
     assert torch.equal(mixed["wplus"], b["wplus"]) and torch.equal(mixed["pad8"], a["pad8"])
     delta = space.difference(b, a)
     only_pad = space.add(a, delta, alpha=1.0, parts=["padding"])
-    assert torch.equal(only_pad["wplus"], a["wplus"]) and torch.allclose(only_pad["pad32"], b["pad32"])
+    assert torch.equal(only_pad["wplus"], a["wplus"]) and torch.allclose(
+        only_pad["pad32"], b["pad32"]
+    )
     with pytest.raises(GanInvError, match="no code part"):
         space.add(a, delta, parts=["styles"])
     path = b.save(tmp_path / "code.safetensors")
