@@ -16,15 +16,15 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+from ganinv_baselines.encoder_common import check_input
+from ganinv_baselines.psp_parts import FeaturePyramid, style_heads
+from ganinv_baselines.psp_parts import style_split as split_codes
 from torch import nn
 
 from ganinv.core.encoder import Encoder
 from ganinv.core.errors import GanInvError
 from ganinv.core.space import Code, InversionSpace
 from ganinv.nets.ir_se import STAGE_WIDTHS, bottleneck_IR_SE
-from ganinv_baselines.encoder_common import check_input
-from ganinv_baselines.psp_parts import FeaturePyramid, style_heads
-from ganinv_baselines.psp_parts import style_split as split_codes
 
 
 class PadInvEncoder(Encoder):
