@@ -4,7 +4,9 @@
 
 For each configuration: median (and min) seconds of ``G.synthesize(ws)`` without grad, and of
 forward + backward of a scalar loss to ws, with G frozen (inversion: gradient to the code only)
-and with G trainable (gradient to the weights too). GFLOP/s counts the convolutions analytically
+and with G trainable (gradient to the weights too); for comparison, the same network with the
+polyphase up-conv (`ops.conv_up2d_polyphase`) and with textbook zero-insertion ops (`*_ref`).
+All variants are interleaved repetition by repetition. GFLOP/s counts the convolutions analytically
 (2 FLOPs per multiply-add) for the standard formulation: 3x3 conv, stride-2 transposed 3x3 conv,
 4x4 depthwise blur, 1x1 ToRGB; backward counts 1x forward for the input gradient and 1x more for
 the weight gradient. The machine's matmul GFLOP/s (1024x1024 fp32 GEMM) is measured in the same
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import math
 import platform
 import statistics
@@ -59,26 +62,33 @@ def matmul_gflops(repeats: int) -> float:
     return 2 * 1024**3 / statistics.median(times) / 1e9
 
 
-def timed(fn, repeats: int) -> tuple[float, float]:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times), min(times)
-
-
 @contextlib.contextmanager
-def reference_ops():
-    """Swap the fast resampling ops for the textbook ones (zero-insertion upfirdn2d, as NVlabs'
-    `_upfirdn2d_ref`), to compare both under the same machine load."""
-    saved = ops.conv_up2d, ops.upsample2d
-    ops.conv_up2d, ops.upsample2d = ops.conv_up2d_ref, ops.upsample2d_ref
+def swapped_ops(**replacements):
+    """Temporarily replace functions of `ganinv.stylegan2.ops` (the networks call them through
+    the module, so the swap takes effect everywhere)."""
+    saved = {name: getattr(ops, name) for name in replacements}
+    for name, fn in replacements.items():
+        setattr(ops, name, fn)
     try:
         yield
     finally:
-        ops.conv_up2d, ops.upsample2d = saved
+        for name, fn in saved.items():
+            setattr(ops, name, fn)
+
+
+# Variants timed in the same run, interleaved repetition by repetition so that a change in the
+# machine's load hits all of them alike: (label, G trainable, op replacements, FLOP factor).
+VARIANTS = [
+    ("fwd+bwd, G frozen", False, {}, 2),
+    ("fwd+bwd, G trainable", True, {}, 3),
+    ("fwd+bwd, frozen, polyphase up", False, {"conv_up2d": ops.conv_up2d_polyphase}, 2),
+    (
+        "fwd+bwd, frozen, textbook ops",
+        False,
+        {"conv_up2d": ops.conv_up2d_ref, "upsample2d": ops.upsample2d_ref},
+        2,
+    ),
+]
 
 
 def bench(name: str, repeats: int) -> None:
@@ -92,29 +102,33 @@ def bench(name: str, repeats: int) -> None:
     flops = 2 * conv_macs(G, batch)
 
     def forward() -> None:
+        G.requires_grad_(False)
         with torch.no_grad():
             G.synthesize(ws)
 
-    def forward_backward() -> None:
+    def forward_backward(trainable: bool, replacements: dict) -> None:
+        G.requires_grad_(trainable)
         ws.grad = None
-        G.synthesize(ws).square().mean().backward()
+        with swapped_ops(**replacements):
+            G.synthesize(ws).square().mean().backward()
 
-    G.requires_grad_(False)
-    fwd = timed(forward, repeats)
-    frozen = timed(forward_backward, repeats)
-    with reference_ops():
-        frozen_ref = timed(forward_backward, repeats)
-    G.requires_grad_(True)
-    trainable = timed(forward_backward, repeats)
+    runs = [("forward", forward, 1)] + [
+        (label, functools.partial(forward_backward, trainable, repl), factor)
+        for label, trainable, repl, factor in VARIANTS
+    ]
+    times: dict[str, list[float]] = {label: [] for label, _, _ in runs}
+    for _, fn, _ in runs:
+        fn()  # warm-up
+    for _ in range(repeats):
+        for label, fn, _ in runs:
+            t = time.perf_counter()
+            fn()
+            times[label].append(time.perf_counter() - t)
     print(f"{name}: {flops / 1e9:.1f} GFLOP per forward (analytic)")
-    for label, (median, best), factor in (
-        ("forward", fwd, 1),
-        ("fwd+bwd, G frozen", frozen, 2),
-        ("fwd+bwd, G trainable", trainable, 3),
-        ("fwd+bwd, frozen, ref ops", frozen_ref, 2),
-    ):
+    for label, _, factor in runs:
+        median, best = statistics.median(times[label]), min(times[label])
         rate = factor * flops / median / 1e9
-        print(f"  {label:<25} median {median:.3f} s  min {best:.3f} s  {rate:6.1f} GFLOP/s")
+        print(f"  {label:<31} median {median:.3f} s  min {best:.3f} s  {rate:6.1f} GFLOP/s")
 
 
 def main() -> None:

@@ -1,8 +1,9 @@
 """StyleGAN2 generator (config-f "skip" architecture) in pure PyTorch, with synthesis hooks.
 
-Numerically equivalent to NVlabs stylegan2-ada-pytorch `Generator` (fp32, conv_clamp None) and to
-rosinality's `Generator`; module names follow NVlabs (``synthesis.b16.conv1``), so `LayerInfo.name`
-is e.g. ``b16.conv1``. Style mixing of two W+ codes: `mix_styles`.
+Numerically equivalent to NVlabs stylegan2-ada-pytorch `Generator` run in fp32 (``force_fp32``;
+``conv_clamp`` supported) and to rosinality's `Generator`; module names follow NVlabs
+(``synthesis.b16.conv1``), so `LayerInfo.name` is e.g. ``b16.conv1``. Style mixing of two W+
+codes: `mix_styles`.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ganinv.core.errors import GanInvError
 from ganinv.stylegan2 import ops
 
 
@@ -157,11 +158,11 @@ def place_in_border(x: torch.Tensor, border: torch.Tensor) -> torch.Tensor:
     """
     h, w = x.shape[-2:]
     if border.ndim != 4 or border.shape[-2] < h + 2 or border.shape[-1] < w + 2:
-        raise ValueError(
+        raise GanInvError(
             f"padding map must be [B, C, S, S] with S >= {h + 2}; got {tuple(border.shape)}"
         )
     if border.shape[1] != x.shape[1]:
-        raise ValueError(
+        raise GanInvError(
             f"padding map has {border.shape[1]} channels, the layer input has {x.shape[1]}"
         )
     top = (border.shape[-2] - (h + 2)) // 2

@@ -240,3 +240,12 @@ def test_sg2_conv_clamp_limits_activations():
     assert not torch.allclose(G.synthesize(ws), free.synthesize(ws))
     D = StyleGAN2Discriminator(resolution=8, channels=channels, conv_clamp=0.05)
     assert D.config["conv_clamp"] == 0.05 and D(torch.randn(2, 3, 8, 8)).shape == (2, 1)
+
+
+def test_sg2_bad_padding_map_is_user_error(tiny_generator):
+    class TooSmall(SynthesisHooks):
+        def padding(self, layer, x):
+            return torch.zeros(x.shape[0], x.shape[1], 5, 5)
+
+    with pytest.raises(GanInvError, match="padding map must be"):
+        tiny_generator.synthesize(torch.randn(1, 6, 16), hooks=TooSmall())
