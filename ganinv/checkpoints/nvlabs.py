@@ -97,6 +97,12 @@ class SafeUnpickler(pickle.Unpickler):
         if SafeUnpickler._allowed is None:
             SafeUnpickler._allowed = _allowed_globals()
         target = SafeUnpickler._allowed.get((module, name))
+        if module.startswith("dnnlib.tflib"):
+            raise GanInvError(
+                "this is an official TensorFlow StyleGAN2 pickle (dnnlib.tflib Network); convert "
+                "it first with NVlabs stylegan2-ada-pytorch `legacy.py` (or rosinality's "
+                "convert_weight.py), then load the result"
+            )
         if target is None:
             raise GanInvError(
                 f"refusing to load: the pickle references the global {module}.{name}, which is "

@@ -164,3 +164,15 @@ def test_sg2_zero_ring_and_learned_const_equal_plain(nvlabs_networks, refs):
     plain = G.synthesize(ws)
     assert _err(G.synthesize(ws, hooks=PadInvMaps(maps)), plain) <= 1e-6
     assert torch.equal(G.synthesize(ws, hooks=SynthesisHooks()), plain)
+
+
+def test_sg2_tensorflow_pickle_gets_a_pointer_to_conversion(tmp_path):
+    # A TF pickle references dnnlib.tflib.network.Network; build that reference by hand.
+    module, name = b"dnnlib.tflib.network", b"Network"
+    payload = (
+        b"\x80\x04\x8c" + bytes([len(module)]) + module + b"\x8c" + bytes([len(name)]) + name
+    ) + b"\x93)\x81."
+    path = tmp_path / "tf.pkl"
+    path.write_bytes(payload)
+    with pytest.raises(GanInvError, match="TensorFlow StyleGAN2 pickle"):
+        read_pickle(path)
