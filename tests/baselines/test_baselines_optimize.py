@@ -105,6 +105,11 @@ def test_noise_optimisation(tiny_generator):
         assert torch.allclose(noise.mean(dim=(1, 2, 3)), torch.zeros(2), atol=1e-5)
         assert torch.allclose(noise.square().mean(dim=(1, 2, 3)), torch.ones(2), atol=1e-4)
     assert refiner.history[-1] < refiner.history[0]
+    # Refining that code again without optimize_noise keeps its noise maps fixed.
+    again = ganinv.build("refiners", {"name": "optimize", "steps": 3, "losses": {"mse": 1.0}})
+    out = again.refine(space, code, target)
+    assert all(torch.equal(out[k], code[k]) for k in keys)
+    assert not torch.equal(out["wplus"], code["wplus"])
 
 
 def test_noise_regularizer_penalises_correlated_noise():

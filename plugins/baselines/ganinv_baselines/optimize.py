@@ -145,6 +145,10 @@ class OptimizeRefiner(Refiner):
             code.tensors.update(initial_noise(g, code.batch_size, seed=self.seed))
         params = space.trainable(code)
         trained = {k: v for k, v in code.tensors.items() if any(v is p for p in params)}
+        if not self.optimize_noise:  # noise maps a code already carries stay as they are
+            for key in [k for k in trained if is_noise_key(k)]:
+                code.tensors[key] = trained.pop(key).detach()
+            params = [p for p in params if any(p is v for v in trained.values())]
         noises = [v for k, v in trained.items() if is_noise_key(k)]
         stds = self._perturbation_stds(space, list(trained))
         losses = self._loss_module(device)
