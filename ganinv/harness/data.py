@@ -39,6 +39,22 @@ def collate_images(items: list[Any]) -> torch.Tensor:
     return torch.stack([image_of(item) for item in items])
 
 
+def collate_with_extras(items: list[Any]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """(images [B, 3, H, W], extras): for dict items, every other tensor entry stacked by key.
+
+    Training passes the extras to the losses as ``LossInputs.extra`` (e.g. the target codes of
+    synthetic pairs for a latent loss); items that are tensors or tuples give no extras.
+    """
+    images = collate_images(items)
+    extras: dict[str, torch.Tensor] = {}
+    if items and isinstance(items[0], dict):
+        image_key = next(k for k in ("image", "img", "images") if k in items[0])
+        for key, value in items[0].items():
+            if key != image_key and isinstance(value, torch.Tensor):
+                extras[key] = torch.stack([item[key] for item in items])
+    return images, extras
+
+
 def eval_loader(
     dataset: Dataset, batch_size: int, indices: list[int] | None = None, num_workers: int = 0
 ) -> DataLoader:

@@ -40,11 +40,29 @@ class MethodConfig:
 
 
 @dataclass
+class LookaheadConfig:
+    """Lookahead (Zhang et al. 2019): every `k` steps the slow weights move `alpha` of the way to
+    the fast weights, which are then reset to them."""
+
+    k: int = 6
+    alpha: float = 0.5
+
+
+@dataclass
 class OptimizerConfig:
+    """Adam / AdamW / RAdam, optionally with gradient centralisation and Lookahead.
+
+    ``{name: radam, lr: 0.001, betas: [0.95, 0.999], eps: 1.0e-5, gradient_centralization: true,
+    lookahead: {k: 6, alpha: 0.5}}`` is Ranger as pSp / e4e / SDIC use it.
+    """
+
     name: Literal["adam", "adamw", "radam"] = "adam"
     lr: float = 1e-4
     betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
     weight_decay: float = 0.0
+    eps: float = 1e-8  # torch's default for all three
+    gradient_centralization: bool = False  # subtract each weight gradient's mean (dims 1..)
+    lookahead: LookaheadConfig | None = None
 
 
 @dataclass

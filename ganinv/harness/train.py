@@ -40,7 +40,7 @@ from ganinv.harness.checkpoint import (
     save_training_state,
 )
 from ganinv.harness.components import build_component
-from ganinv.harness.data import build_dataset, collate_images
+from ganinv.harness.data import build_dataset, collate_with_extras
 from ganinv.harness.device import DistContext
 from ganinv.harness.evaluate import evaluate_method
 from ganinv.harness.logger import RunLogger, truncate_log
@@ -231,7 +231,9 @@ class Trainer:
             )
 
     # -- one step -------------------------------------------------------------------------------
-    def _encoder_step(self, images: torch.Tensor) -> tuple[dict[str, float], Any, torch.Tensor]:
+    def _encoder_step(
+        self, images: torch.Tensor, extra: dict[str, torch.Tensor] | None = None
+    ) -> tuple[dict[str, float], Any, torch.Tensor]:
         cfg = self.config
         resolution = getattr(self.encoder, "input_resolution", None)
         code = self.encoder(to_encoder_input(images, resolution))
@@ -243,6 +245,7 @@ class Trainer:
             space=self.space,
             encoder=self.encoder,
             discriminator=self.discriminator,
+            extra=extra or None,  # the batch's extra tensors (see `collate_with_extras`)
         )
         terms: dict[str, torch.Tensor] = {}
         if self.discriminator is not None:
@@ -353,7 +356,7 @@ class Trainer:
         loader = DataLoader(
             self.dataset,
             batch_sampler=sampler,
-            collate_fn=collate_images,
+            collate_fn=collate_with_extras,
             num_workers=cfg.num_workers,
             generator=torch.Generator().manual_seed(cfg.seed),
         )
@@ -365,9 +368,10 @@ class Trainer:
             disable=not (cfg.progress and self.ctx.is_main),
         )
         started = time.perf_counter()
-        for images in loader:
+        for images, extra in loader:
             images = images.to(self.device)
-            logged, code, fake = self._encoder_step(images)
+            extra = {k: v.to(self.device) for k, v in extra.items()}
+            logged, code, fake = self._encoder_step(images, extra)
             aux = self.encoder.auxiliary_step(code.detach(), images) or {}
             logged.update({f"aux/{k}": float(v) for k, v in aux.items()})
             if self.discriminator is not None:
