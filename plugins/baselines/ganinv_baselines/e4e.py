@@ -42,6 +42,19 @@ from ganinv_baselines.psp_parts import FeaturePyramid, style_heads, upsample_add
 from ganinv_baselines.psp_parts import style_split as split_codes
 
 
+def _average_gradients(module: torch.nn.Module) -> None:
+    """Mean of the gradients over processes under torch.distributed (the harness's data-parallel
+    mode), so every process keeps the same latent discriminator."""
+    import torch.distributed as dist
+
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+        return
+    for p in module.parameters():
+        if p.grad is not None:
+            dist.all_reduce(p.grad)
+            p.grad /= dist.get_world_size()
+
+
 def progressive_schedule(
     num_ws: int, start: int | None, every: int, steps: list[int] | None
 ) -> list[int] | None:
@@ -193,6 +206,7 @@ class E4EEncoder(Encoder):
             loss = F.softplus(-d(real_w)).mean() + F.softplus(d(fake_w)).mean()
             self._d_optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            _average_gradients(d)
             self._d_optimizer.step()
             logs: dict[str, Any] = {"w_discriminator_loss": float(loss.detach())}
             if self.d_reg_every > 0 and step % self.d_reg_every == 0:
@@ -200,6 +214,7 @@ class E4EEncoder(Encoder):
                 r1_loss = self.r1 / 2 * penalty * self.d_reg_every + 0 * logits[0].sum()
                 self._d_optimizer.zero_grad(set_to_none=True)
                 r1_loss.backward()
+                _average_gradients(d)
                 self._d_optimizer.step()
                 logs["w_discriminator_r1"] = float(r1_loss.detach())
         finally:
