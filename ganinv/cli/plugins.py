@@ -28,6 +28,9 @@ def run(args: argparse.Namespace) -> int:
         if not rows:
             print("  (none)")
         for r in rows:
-            status = "ok" if r.loads else f"FAILED: {r.error}"
-            print(f"  {r.name:<22} {r.distribution} {r.version:<10} {r.target}  [{status}]")
+            provider = f"{r.distribution} {r.version}"
+            status = "ok" if r.loads else "FAILED"
+            print(f"  {r.name:<20} {provider:<24} {status:<6} {r.target}")
+            if not r.loads:
+                print(f"      {r.error}")
     return 0 if all(r.loads for r in records) else 1

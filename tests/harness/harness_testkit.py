@@ -16,10 +16,6 @@ import torch
 from PIL import Image
 from torch import nn
 
-# Registers C's losses/metrics in case the package's builtins do not import them yet.
-import ganinv.losses.mse  # noqa: F401
-import ganinv.metrics.mse  # noqa: F401
-import ganinv.metrics.psnr  # noqa: F401
 from ganinv.core.encoder import Encoder
 from ganinv.core.registry import ENCODERS
 from ganinv.core.space import Code, InversionSpace
