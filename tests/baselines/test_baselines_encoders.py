@@ -154,3 +154,37 @@ def test_encoder_errors(tiny_generator, wplus):
         ganinv.build("encoders", {"name": "psp", **SMALL, "input_resolution": 24}, space=wplus)
     with pytest.raises(GanInvError, match="unknown argument"):
         ganinv.build("encoders", {"name": "e4e", **SMALL, "progresive_start": 1}, space=wplus)
+
+
+def test_backbone_weights_from_an_ir_se_state_dict(wplus, tmp_path):
+    from ganinv.nets.ir_se import IRSEBackbone
+
+    # The public ArcFace IR-SE50 layout fits the depth-50 pyramid key for key, shape for shape.
+    arcface = {k: v.shape for k, v in IRSEBackbone(50).state_dict().items()}
+    pyramid = FeaturePyramid(50)
+    for part in ("input_layer", "body"):
+        for k, v in getattr(pyramid, part).state_dict().items():
+            assert arcface[f"{part}.{k}"] == v.shape
+    # Loading: a small "ArcFace" file (with an output_layer to ignore) fills stem and body.
+    donor = ganinv.build("encoders", {"name": "psp", **SMALL}, space=wplus).pyramid
+    with torch.no_grad():
+        for p in donor.parameters():
+            p.normal_()
+    state = {f"input_layer.{k}": v for k, v in donor.input_layer.state_dict().items()}
+    state.update({f"body.{k}": v for k, v in donor.body.state_dict().items()})
+    state["output_layer.1.weight"] = torch.zeros(3)
+    path = tmp_path / "ir_se.pth"
+    torch.save(state, path)
+    for name in ("psp", "e4e", "w_encoder"):
+        enc = ganinv.build(
+            "encoders", {"name": name, **SMALL, "backbone_weights": str(path)}, space=wplus
+        )
+        body = enc.pyramid.body if name != "w_encoder" else enc.body
+        assert all(torch.equal(a, b) for a, b in zip(body.parameters(), donor.body.parameters()))
+    wide = {**SMALL, "widths": [8, 8, 16, 32], "backbone_weights": str(path)}
+    with pytest.raises(GanInvError, match="does not fit"):
+        ganinv.build("encoders", {"name": "psp", **wide}, space=wplus)
+    with pytest.raises(GanInvError, match="no such file"):
+        ganinv.build(
+            "encoders", {"name": "psp", **SMALL, "backbone_weights": "x/y.pth"}, space=wplus
+        )

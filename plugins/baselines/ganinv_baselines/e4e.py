@@ -32,7 +32,7 @@ from ganinv.core.encoder import Encoder
 from ganinv.core.errors import GanInvError
 from ganinv.core.space import Code, InversionSpace
 from ganinv.nets.ir_se import STAGE_WIDTHS
-from ganinv_baselines.encoder_common import check_input, require_space
+from ganinv_baselines.encoder_common import check_input, load_backbone_weights, require_space
 from ganinv_baselines.latent_discriminator import (
     LatentCodesDiscriminator,
     LatentCodesPool,
@@ -75,7 +75,7 @@ class E4EEncoder(Encoder):
     """e4e ``Encoder4Editing`` for the 'wplus' space: images -> W+ [B, num_ws, w_dim].
 
     Settings as `PSPEncoder` (input_resolution, num_layers / units / widths, style_split,
-    start_from_latent_avg) plus the progressive schedule (progressive_start,
+    start_from_latent_avg, backbone_weights) plus the progressive schedule (progressive_start,
     progressive_step_every, or an explicit progressive_steps list) and the latent discriminator
     (w_discriminator, discriminator_layers, w_discriminator_lr, r1, d_reg_every, w_pool_size).
     """
@@ -89,6 +89,7 @@ class E4EEncoder(Encoder):
         widths: list[int] | None = None,
         style_split: list[int] | None = None,
         start_from_latent_avg: bool = True,
+        backbone_weights: str | None = None,
         progressive_start: int | None = 20000,
         progressive_step_every: int = 2000,
         progressive_steps: list[int] | None = None,
@@ -107,6 +108,8 @@ class E4EEncoder(Encoder):
         self.input_resolution = input_resolution
         self.start_from_latent_avg = start_from_latent_avg
         self.pyramid = FeaturePyramid(num_layers, units, widths or STAGE_WIDTHS)
+        if backbone_weights:
+            load_backbone_weights(self.pyramid, backbone_weights)
         self.split = split_codes(g.num_ws, style_split)
         self.styles = style_heads(
             g.num_ws, self.pyramid.out_channels, g.w_dim, input_resolution, self.split

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import torch
+from torch import nn
 
 from ganinv.core.errors import GanInvError
 from ganinv.core.space import Code, InversionSpace
@@ -29,3 +33,45 @@ def wplus_code(space: InversionSpace, wplus: torch.Tensor) -> Code:
     if space.name == "w":
         return Code("w", {"w": wplus[:, 0]})
     return Code(space.name, {"wplus": wplus})
+
+
+def load_backbone_weights(module: nn.Module, source: str) -> None:
+    """Fill ``module.input_layer`` and ``module.body`` from an IR-SE state dict, as pSp and e4e
+    start their encoders from ArcFace IR-SE50 (``model_ir_se50.pth``, whose keys use the same
+    names; its ``output_layer.*`` is ignored).
+
+    `source` is a file path or a weights-catalogue name (``arcface_ir_se50``). The backbone must
+    have that network's shape (``num_layers: 50`` with the standard widths for the public file).
+    """
+    path = Path(source).expanduser()
+    if not path.is_file():
+        if os.sep in source:
+            raise GanInvError(f"backbone_weights: no such file {source!r}")
+        from ganinv.weights import weights_path
+
+        path = weights_path(source)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise GanInvError(
+            f"backbone_weights {str(path)!r} is not a plain PyTorch state dict: {exc}"
+        ) from exc
+    if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
+        state = state["state_dict"]
+    wanted = {
+        f"{part}.{k}": v
+        for part in ("input_layer", "body")
+        for k, v in getattr(module, part).state_dict().items()
+    }
+    missing = [k for k in wanted if k not in state]
+    wrong = [k for k in wanted if k in state and state[k].shape != wanted[k].shape]
+    if missing or wrong:
+        raise GanInvError(
+            f"backbone_weights {str(path)!r} does not fit this backbone ({len(missing)} missing, "
+            f"{len(wrong)} mis-shaped keys, e.g. {(missing + wrong)[:3]}); the public IR-SE50 file "
+            "needs num_layers: 50 with the standard widths"
+        )
+    for part in ("input_layer", "body"):
+        prefix = part + "."
+        sub = {k[len(prefix) :]: state[k] for k in wanted if k.startswith(prefix)}
+        getattr(module, part).load_state_dict(sub, strict=True)

@@ -7,7 +7,7 @@ import torch
 from ganinv.core.encoder import Encoder
 from ganinv.core.space import Code, InversionSpace
 from ganinv.nets.ir_se import STAGE_WIDTHS
-from ganinv_baselines.encoder_common import check_input, require_space
+from ganinv_baselines.encoder_common import check_input, load_backbone_weights, require_space
 from ganinv_baselines.psp_parts import FeaturePyramid, style_heads
 from ganinv_baselines.psp_parts import style_split as split_codes
 
@@ -23,6 +23,10 @@ class PSPEncoder(Encoder):
     num_layers / units / widths: IR-SE depth (50 = pSp) or per-stage block counts and the four
         stage widths for a small CPU-sized network (e.g. ``units: [1, 1, 1, 1], widths: [16, 16,
         32, 32]``).
+    backbone_weights: start the stem and IR-SE body from an ArcFace IR-SE50 state dict (a path or
+        the weights-catalogue name ``arcface_ir_se50``), as pSp does; needs ``num_layers: 50``.
+        The file is read whenever the encoder is built from its spec (also when an exported
+        encoder is rebuilt; its own weights then replace these).
     """
 
     def __init__(
@@ -34,6 +38,7 @@ class PSPEncoder(Encoder):
         widths: list[int] | None = None,
         style_split: list[int] | None = None,
         start_from_latent_avg: bool = True,
+        backbone_weights: str | None = None,
     ) -> None:
         super().__init__(space)
         require_space(space, ("wplus",), "psp")
@@ -41,6 +46,8 @@ class PSPEncoder(Encoder):
         self.input_resolution = input_resolution
         self.start_from_latent_avg = start_from_latent_avg
         self.pyramid = FeaturePyramid(num_layers, units, widths or STAGE_WIDTHS)
+        if backbone_weights:
+            load_backbone_weights(self.pyramid, backbone_weights)
         self.split = split_codes(g.num_ws, style_split)
         self.styles = style_heads(
             g.num_ws, self.pyramid.out_channels, g.w_dim, input_resolution, self.split

@@ -9,7 +9,12 @@ from ganinv.core.encoder import Encoder
 from ganinv.core.errors import GanInvError
 from ganinv.core.space import Code, InversionSpace
 from ganinv.nets.ir_se import STAGE_WIDTHS, build_body, input_layer, stage_specs
-from ganinv_baselines.encoder_common import check_input, require_space, wplus_code
+from ganinv_baselines.encoder_common import (
+    check_input,
+    load_backbone_weights,
+    require_space,
+    wplus_code,
+)
 from ganinv_baselines.psp_parts import EqualLinear
 
 
@@ -18,7 +23,7 @@ class WEncoder(Encoder):
 
     For the 'w' space (code ``w``) or the 'wplus' space (the one code repeated in every layer).
     Settings: input_resolution, num_layers / units / widths (as `PSPEncoder`),
-    start_from_latent_avg.
+    start_from_latent_avg, backbone_weights (as `PSPEncoder`).
     """
 
     def __init__(
@@ -29,6 +34,7 @@ class WEncoder(Encoder):
         units: list[int] | None = None,
         widths: list[int] | None = None,
         start_from_latent_avg: bool = True,
+        backbone_weights: str | None = None,
     ) -> None:
         super().__init__(space)
         require_space(space, ("w", "wplus"), "w_encoder")
@@ -42,6 +48,8 @@ class WEncoder(Encoder):
         self.start_from_latent_avg = start_from_latent_avg
         self.input_layer = input_layer(widths[0])
         self.body = build_body(stages, use_se=True)
+        if backbone_weights:
+            load_backbone_weights(self, backbone_weights)
         self.output_pool = nn.AdaptiveAvgPool2d((1, 1))
         self.linear = EqualLinear(widths[-1], g.w_dim, lr_mul=1)
 
