@@ -24,6 +24,7 @@ COMMANDS = (
     "ganinv.cli.eval",
     "ganinv.cli.bench",
     "ganinv.cli.edit",
+    "ganinv.cli.reproduce",
 )
 
 
