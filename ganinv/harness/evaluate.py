@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import json
-import resource
-import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
-import torch.distributed as dist
 from tqdm import tqdm
 
 from ganinv.core.config import save_config, to_dict
@@ -23,6 +19,7 @@ from ganinv.harness.resize import COMPARE_RESIZE, to_size_of
 from ganinv.harness.sampling import shard_indices
 from ganinv.harness.schema import EvalConfig
 from ganinv.harness.scoring import build_metrics, compute_metrics
+from ganinv.metrics.timing import PeakMemoryMetric, RecordMetric, SecondsPerImageMetric, measure
 
 
 @dataclass
@@ -62,25 +59,6 @@ def split_name(spec: Any) -> str:
     return " ".join(parts)
 
 
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-def _peak_memory(device: torch.device) -> dict[str, Any]:
-    if device.type == "cuda":
-        return {
-            "bytes": int(torch.cuda.max_memory_allocated(device)),
-            "kind": "torch.cuda.max_memory_allocated during inversion",
-        }
-    # ru_maxrss is in KiB on Linux, bytes on macOS; process-wide, so it includes model loading.
-    scale = 1 if sys.platform == "darwin" else 1024
-    return {
-        "bytes": int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale),
-        "kind": "process peak resident memory (ru_maxrss; includes loading)",
-    }
-
-
 def evaluate_method(
     method: Method,
     data_spec: Any,
@@ -101,9 +79,10 @@ def evaluate_method(
     dataset = dataset if dataset is not None else build_dataset(data_spec)
     indices = shard_indices(len(dataset), dist_ctx.rank, dist_ctx.world_size)
     metrics = build_metrics(metric_specs, device)
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(device)
-    seconds, count = 0.0, 0
+    # Time and memory of the inversion itself, always measured; listed as metrics they also
+    # appear among the metric results.
+    timer, memory = SecondsPerImageMetric(device), PeakMemoryMetric(device)
+    recorders = [m for m in metrics if isinstance(m, RecordMetric)] + [timer, memory]
     kept_in, kept_out = [], []
     batches = eval_loader(dataset, batch_size, indices)
     bar = tqdm(
@@ -115,12 +94,10 @@ def evaluate_method(
     )
     for real in bar:
         real = real.to(device)
-        _sync(device)
-        start = time.perf_counter()
-        _, recon = method.invert(real)
-        _sync(device)
-        seconds += time.perf_counter() - start
-        count += real.shape[0]
+        with measure(device) as measured:
+            _, recon = method.invert(real)
+        for recorder in recorders:
+            recorder.record_measurement(measured, real.shape[0])
         recon = to_size_of(recon, real)
         with torch.no_grad():
             for metric in metrics:
@@ -128,12 +105,9 @@ def evaluate_method(
         if sum(t.shape[0] for t in kept_in) < keep:
             kept_in.append(real.cpu())
             kept_out.append(recon.cpu())
-    if dist_ctx.enabled:
-        totals = torch.tensor([seconds, float(count)], dtype=torch.float64)
-        dist.all_reduce(totals)
-        seconds, count = float(totals[0]), int(totals[1])
     split = split_name(data_spec)
     results = compute_metrics(metrics, split)
+    time_result, memory_result = compute_metrics([timer, memory]).values()
     protocol = {
         **method.protocol(),
         "reconstruction_resize": COMPARE_RESIZE,
@@ -144,9 +118,12 @@ def evaluate_method(
     return EvalResult(
         label=method.label,
         metrics={name: r.as_dict() for name, r in results.items()},
-        seconds_per_image=seconds / max(count, 1),
-        peak_memory=_peak_memory(device),
-        num_images=count,
+        seconds_per_image=time_result.value,
+        peak_memory={
+            "bytes": int(memory_result.value * 2**20),
+            "kind": memory_result.protocol["definition"],
+        },
+        num_images=int(time_result.protocol["images"]),
         protocol=protocol,
         kept_inputs=torch.cat(kept_in)[:keep] if kept_in else None,
         kept_recons=torch.cat(kept_out)[:keep] if kept_out else None,

@@ -45,20 +45,26 @@ def measure(device: torch.device | str = "cpu") -> Iterator[dict[str, float]]:
     record["seconds"] = time.perf_counter() - start
 
 
-class _RecordMetric(Metric):
+class RecordMetric(Metric):
+    """A figure about the inversion itself, not the images: filled by `record`, not `update`."""
+
     def update(self, real: torch.Tensor, fake: torch.Tensor) -> None:
         """Nothing to compare: the harness calls `record`."""
 
+    def record_measurement(self, measurement: dict[str, float], images: int) -> None:
+        """Take one `measure()` result covering `images` images."""
+        raise NotImplementedError
+
 
 @METRICS.register("seconds_per_image")
-class SecondsPerImageMetric(_RecordMetric):
+class SecondsPerImageMetric(RecordMetric):
     """Total inversion seconds / number of images (sum-reducible state)."""
 
     name = "seconds_per_image"
     higher_is_better = False
 
-    def __init__(self, device: str = "unspecified") -> None:
-        self.device = device
+    def __init__(self, device: str | torch.device = "unspecified") -> None:
+        self.device = str(device)
         self.reset()
 
     def reset(self) -> None:
@@ -68,6 +74,9 @@ class SecondsPerImageMetric(_RecordMetric):
     def record(self, seconds: float, images: int) -> None:
         self._seconds += float(seconds)
         self._images += int(images)
+
+    def record_measurement(self, measurement: dict[str, float], images: int) -> None:
+        self.record(measurement["seconds"], images)
 
     def state(self) -> dict[str, torch.Tensor]:
         return {"seconds": self._seconds.clone(), "images": self._images.clone()}
@@ -91,15 +100,15 @@ class SecondsPerImageMetric(_RecordMetric):
 
 
 @METRICS.register("peak_memory")
-class PeakMemoryMetric(_RecordMetric):
+class PeakMemoryMetric(RecordMetric):
     """Largest recorded peak memory, in MiB. Reduce across processes with max, not sum."""
 
     name = "peak_memory"
     higher_is_better = False
     state_reduction = "max"
 
-    def __init__(self, device: str = "unspecified") -> None:
-        self.device = device
+    def __init__(self, device: str | torch.device = "unspecified") -> None:
+        self.device = str(device)
         self.reset()
 
     def reset(self) -> None:
@@ -107,6 +116,9 @@ class PeakMemoryMetric(_RecordMetric):
 
     def record(self, peak_bytes: float) -> None:
         self._peak = torch.maximum(self._peak, torch.tensor(float(peak_bytes), dtype=torch.float64))
+
+    def record_measurement(self, measurement: dict[str, float], images: int) -> None:
+        self.record(measurement["peak_bytes"])
 
     def state(self) -> dict[str, torch.Tensor]:
         return {"peak_bytes": self._peak.clone()}

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import chw, encode, png_bytes, random_rgb
+from data_testkit import chw, encode, png_bytes, random_rgb
 from PIL import Image
 from torch.utils.data import DataLoader
 

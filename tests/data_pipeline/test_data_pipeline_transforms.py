@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import png_bytes, random_rgb
+from data_testkit import png_bytes, random_rgb
 from PIL import Image
 
 from ganinv.core.errors import GanInvError

@@ -9,6 +9,9 @@ folder on PYTHONPATH.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -82,3 +85,48 @@ def make_image_folder(folder: Path, generator_file: Path, count: int, seed: int 
     for i, array in enumerate(arrays):
         Image.fromarray(array).save(folder / f"{i:03d}.png")
     return folder
+
+
+def train_config(world: dict[str, Path], out: Path, **top: object) -> dict:
+    """A small training config on the tiny world (tiny encoder on W+, MSE)."""
+    config = {
+        "method": {
+            "generator": str(world["generator"]),
+            "space": "wplus",
+            "encoder": {"name": "harness_tiny_encoder", "width": 8},
+            "imports": ["harness_testkit"],
+        },
+        "data": {"name": "folder", "path": str(world["train"]), "resolution": 16},
+        "losses": {"mse": 1.0},
+        "optimizer": {"name": "adam", "lr": 0.001},
+        "steps": 4,
+        "batch_size": 4,
+        "checkpoint_every": 2,
+        "log_every": 1,
+        "out": str(out),
+        "progress": False,
+    }
+    config.update(top)
+    return config
+
+
+def run_cli(
+    args: list[str], cwd: Path | None = None, timeout: float = 120, module: str = "ganinv"
+) -> subprocess.CompletedProcess:
+    """`python -m ganinv ...` with this folder importable and one thread (deterministic sums)."""
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=cwd,
+        env=subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def subprocess_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(HERE), env.get("PYTHONPATH", "")])
+    env["OMP_NUM_THREADS"] = "1"
+    env["MKL_NUM_THREADS"] = "1"
+    return env

@@ -10,7 +10,7 @@ import re
 import pytest
 import torch
 import yaml
-from conftest import run_cli
+from harness_testkit import run_cli
 
 from ganinv.harness.bench import run_bench
 from ganinv.harness.configs import load

@@ -8,7 +8,7 @@ import io
 import pytest
 import torch
 import yaml
-from conftest import train_config
+from harness_testkit import train_config
 
 from ganinv.cli.main import main as ganinv_main
 from ganinv.core.errors import GanInvError

@@ -13,7 +13,7 @@ import sys
 import pytest
 import torch
 import yaml
-from conftest import run_cli, subprocess_env, train_config
+from harness_testkit import run_cli, subprocess_env, train_config
 
 
 @pytest.mark.slow

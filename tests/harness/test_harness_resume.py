@@ -11,7 +11,7 @@ import time
 import pytest
 import torch
 import yaml
-from conftest import run_cli, subprocess_env, train_config
+from harness_testkit import run_cli, subprocess_env, train_config
 
 from ganinv.harness.checkpoint import load_training_state
 
