@@ -211,7 +211,14 @@ def build_method(
         encoder.eval()
     refiner = None
     if config.refiner is not None:
+        # The method's own encoder is offered to refiners that take one (IDInvert's domain
+        # regulariser runs through it).
         refiner = build_component(
-            "refiners", config.refiner, generator=generator, space=space, device=device
+            "refiners",
+            config.refiner,
+            generator=generator,
+            space=space,
+            device=device,
+            encoder=encoder,
         )
     return Method(config, generator, space, encoder, refiner, device)

