@@ -7,7 +7,7 @@ import json
 
 import pytest
 import yaml
-from baselines_testkit import make_world
+from tiny_world import make_world
 
 from ganinv.cli.main import main
 

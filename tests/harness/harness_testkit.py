@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
+from tiny_world import render_image_folder, save_tiny_networks, tiny_generator
 from torch import nn
 
 from ganinv.core.encoder import Encoder
@@ -56,35 +56,14 @@ class TinyEncoder(Encoder):
 
 def make_generator_file(path: Path, seed: int = 0) -> Path:
     """A random 16 px StyleGAN2 (16 channels, z/w dim 16) with its discriminator, our format."""
-    from ganinv.checkpoints.native import save_networks
-    from ganinv.stylegan2.discriminator import StyleGAN2Discriminator
-    from ganinv.stylegan2.generator import StyleGAN2Generator
-
-    torch.manual_seed(seed)
-    channels = {4: 16, 8: 16, 16: 16}
-    g = StyleGAN2Generator(
-        z_dim=16, w_dim=16, resolution=RESOLUTION, channels=channels, mapping_layers=2
-    )
-    d = StyleGAN2Discriminator(resolution=RESOLUTION, channels=channels)
-    with torch.no_grad():  # a sensible w_avg, as a trained generator would have
-        g.w_avg.copy_(g.mapping(torch.randn(256, 16))[:, 0].mean(0))
-    save_networks(path, {"generator": g, "discriminator": d}, {"note": "harness test"})
-    return path
+    return save_tiny_networks(path, tiny_generator(seed, w_avg_samples=256))
 
 
 def make_image_folder(folder: Path, generator_file: Path, count: int, seed: int = 1) -> Path:
     """`count` PNGs rendered by the generator (so they are invertible), named 000.png, ..."""
     from ganinv import load_generator
 
-    g = load_generator(str(generator_file)).eval()
-    folder.mkdir(parents=True, exist_ok=True)
-    torch.manual_seed(seed)
-    with torch.no_grad():
-        images = g(torch.randn(count, 16), truncation_psi=0.7).clamp(-1, 1)
-    arrays = ((images + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
-    for i, array in enumerate(arrays):
-        Image.fromarray(array).save(folder / f"{i:03d}.png")
-    return folder
+    return render_image_folder(folder, load_generator(str(generator_file)).eval(), count, seed)
 
 
 def train_config(world: dict[str, Path], out: Path, **top: object) -> dict:
@@ -126,7 +105,7 @@ def run_cli(
 
 def subprocess_env() -> dict[str, str]:
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(HERE), env.get("PYTHONPATH", "")])
+    env["PYTHONPATH"] = os.pathsep.join([str(HERE), str(HERE.parent), env.get("PYTHONPATH", "")])
     env["OMP_NUM_THREADS"] = "1"
     env["MKL_NUM_THREADS"] = "1"
     return env

@@ -8,7 +8,7 @@ import json
 
 import pytest
 import yaml
-from idinvert_testkit import make_world
+from tiny_world import make_world
 
 from ganinv.cli.main import main
 

@@ -14,14 +14,12 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from tiny_world import save_tiny_networks, tiny_generator
 
 import ganinv
-from ganinv.checkpoints.native import save_networks
 from ganinv.harness.configs import load
 from ganinv.harness.schema import BenchConfig, TrainConfig
 from ganinv.harness.train import run_training
-from ganinv.stylegan2.discriminator import StyleGAN2Discriminator
-from ganinv.stylegan2.generator import StyleGAN2Generator
 
 BACKBONE = {
     "input_resolution": 32,
@@ -47,13 +45,8 @@ def blocks(folder: Path, count: int, seed: int) -> Path:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("padinv_world")
-    torch.manual_seed(0)
-    channels = {4: 32, 8: 32, 16: 16}
-    g = StyleGAN2Generator(z_dim=16, w_dim=16, resolution=16, channels=channels, mapping_layers=2)
-    with torch.no_grad():
-        g.w_avg.copy_(g.mapping(torch.randn(256, 16))[:, 0].mean(0))
-    d = StyleGAN2Discriminator(resolution=16, channels=channels)
-    save_networks(root / "g.safetensors", {"generator": g, "discriminator": d})
+    g = tiny_generator(0, channels={4: 32, 8: 32, 16: 16}, w_avg_samples=256)
+    save_tiny_networks(root / "g.safetensors", g)
     return {
         "root": root,
         "generator": root / "g.safetensors",

@@ -15,12 +15,3 @@ def sdic_world(tmp_path_factory: pytest.TempPathFactory) -> dict:
         return kit.make_world(tmp_path_factory.mktemp("sdic_world"))
     finally:
         torch.set_num_threads(threads)
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny networks run fastest on one thread on the shared 2-core machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)

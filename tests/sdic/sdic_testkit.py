@@ -8,13 +8,11 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
+from tiny_world import save_tiny_networks, tiny_generator
 
-from ganinv.checkpoints.native import save_networks
 from ganinv.harness.configs import load
 from ganinv.harness.schema import TrainConfig
 from ganinv.harness.train import run_training
-from ganinv.stylegan2.discriminator import StyleGAN2Discriminator
-from ganinv.stylegan2.generator import StyleGAN2Generator
 
 RESOLUTION = 16
 E4E_BACKBONE = {
@@ -39,15 +37,7 @@ SPACE = {"name": "sdic", "feature_resolution": 8}
 
 
 def make_generator_file(path: Path, seed: int = 0) -> Path:
-    torch.manual_seed(seed)
-    channels = {4: 16, 8: 16, 16: 16}
-    g = StyleGAN2Generator(
-        z_dim=16, w_dim=16, resolution=RESOLUTION, channels=channels, mapping_layers=2
-    )
-    with torch.no_grad():
-        g.w_avg.copy_(g.mapping(torch.randn(256, 16))[:, 0].mean(0))
-    d = StyleGAN2Discriminator(resolution=RESOLUTION, channels=channels)
-    return save_networks(path, {"generator": g, "discriminator": d})
+    return save_tiny_networks(path, tiny_generator(seed, w_avg_samples=256))
 
 
 def make_images(folder: Path, count: int, seed: int) -> Path:
