@@ -13,13 +13,12 @@ import torch
 
 from ganinv.core.registry import METRICS
 from ganinv.metrics import inception_features
-from ganinv.metrics.base import Metric, MetricResult
+from ganinv.metrics.base import MetricResult
 from ganinv.metrics.feature_stats import FeatureMoments, frechet_distance
-from ganinv.metrics.per_image import check_pair
 
 
 @METRICS.register("fid")
-class FIDMetric(Metric):
+class FIDMetric(inception_features.FeatureSetsMetric):
     """`feature_extractor`: images [B, 3, H, W] in [-1, 1] -> [B, feature_dim] (default: the
     FID Inception with the installed ``inception_fid`` weights)."""
 
@@ -29,27 +28,13 @@ class FIDMetric(Metric):
     def __init__(
         self, feature_extractor: Any = None, feature_dim: int = 2048, quantize: bool = False
     ) -> None:
-        self.custom = feature_extractor is not None
-        self.extractor = feature_extractor or inception_features.default_extractor()
+        super().__init__(feature_extractor, quantize)
         self.feature_dim = feature_dim
-        self.quantize = quantize
         self.reset()
 
     def reset(self) -> None:
         self.real = FeatureMoments(self.feature_dim)
         self.fake = FeatureMoments(self.feature_dim)
-
-    def update(self, real: torch.Tensor, fake: torch.Tensor) -> None:
-        check_pair(self.name, real, fake)
-        self.update_features(
-            inception_features.extract(self.extractor, real, self.quantize),
-            inception_features.extract(self.extractor, fake, self.quantize),
-        )
-
-    def update_features(self, real: torch.Tensor, fake: torch.Tensor) -> None:
-        """Add precomputed features [N, feature_dim] of each set."""
-        self.real.update(real)
-        self.fake.update(fake)
 
     def state(self) -> dict[str, torch.Tensor]:
         return {**self.real.state("real_"), **self.fake.state("fake_")}

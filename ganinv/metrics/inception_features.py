@@ -8,6 +8,8 @@ from typing import Any
 import torch
 
 from ganinv.losses._device import on_device_of
+from ganinv.metrics.base import Metric
+from ganinv.metrics.per_image import check_pair
 
 FeatureExtractor = Callable[[torch.Tensor], torch.Tensor]
 
@@ -40,3 +42,28 @@ def protocol(quantize: bool, custom: bool) -> dict[str, Any]:
         "range": "[-1, 1] in, [0, 1] -> 2x - 1 inside the network",
         "quantize_uint8": quantize,
     }
+
+
+class FeatureSetsMetric(Metric):
+    """A metric over the feature sets of the real and the reconstructed images (FID, KID).
+
+    Subclasses create ``self.real`` and ``self.fake`` in `reset` (objects with ``update(features)``)
+    and compute the statistic from them.
+    """
+
+    def __init__(self, feature_extractor: Any, quantize: bool) -> None:
+        self.custom = feature_extractor is not None
+        self.extractor = feature_extractor or default_extractor()
+        self.quantize = quantize
+
+    def update(self, real: torch.Tensor, fake: torch.Tensor) -> None:
+        check_pair(self.name, real, fake)
+        self.update_features(
+            extract(self.extractor, real, self.quantize),
+            extract(self.extractor, fake, self.quantize),
+        )
+
+    def update_features(self, real: torch.Tensor, fake: torch.Tensor) -> None:
+        """Add precomputed features [N, feature_dim] of each set."""
+        self.real.update(real)
+        self.fake.update(fake)

@@ -18,8 +18,7 @@ import torch
 from ganinv.core.errors import GanInvError
 from ganinv.core.registry import METRICS
 from ganinv.metrics import inception_features
-from ganinv.metrics.base import Metric, MetricResult
-from ganinv.metrics.per_image import check_pair
+from ganinv.metrics.base import MetricResult
 from ganinv.metrics.reservoir import Reservoir
 
 
@@ -48,7 +47,7 @@ def kernel_inception_distance(
 
 
 @METRICS.register("kid")
-class KIDMetric(Metric):
+class KIDMetric(inception_features.FeatureSetsMetric):
     name = "kid"
     higher_is_better = False
     state_reduction = "cat"  # reservoirs are gathered, not summed (see ganinv.metrics.reservoir)
@@ -62,30 +61,18 @@ class KIDMetric(Metric):
         quantize: bool = False,
         seed: int = 0,
     ) -> None:
-        self.custom = feature_extractor is not None
-        self.extractor = feature_extractor or inception_features.default_extractor()
+        super().__init__(feature_extractor, quantize)
         self.max_features, self.num_subsets, self.subset_size = (
             max_features,
             num_subsets,
             subset_size,
         )
-        self.quantize, self.seed = quantize, seed
+        self.seed = seed
         self.reset()
 
     def reset(self) -> None:
         self.real = Reservoir(self.max_features, seed=self.seed)
         self.fake = Reservoir(self.max_features, seed=self.seed + 1)
-
-    def update(self, real: torch.Tensor, fake: torch.Tensor) -> None:
-        check_pair(self.name, real, fake)
-        self.update_features(
-            inception_features.extract(self.extractor, real, self.quantize),
-            inception_features.extract(self.extractor, fake, self.quantize),
-        )
-
-    def update_features(self, real: torch.Tensor, fake: torch.Tensor) -> None:
-        self.real.update(real)
-        self.fake.update(fake)
 
     def state(self) -> dict[str, torch.Tensor]:
         return {
