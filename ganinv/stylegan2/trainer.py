@@ -55,6 +55,7 @@ class GanTrainConfig:
     w_avg_beta: float = 0.995
     checkpoint_kimg: float = 10.0  # resumable state + snapshot every this many kimg
     sample_seeds: int = 64  # fixed latents rendered into samples.png at each checkpoint
+    init_from: str | None = None  # a snapshot (ours) to start from when there is no checkpoint
     seed: int = 0
     num_workers: int = 0
     threads: int | None = None  # torch intra-op threads (None: torch's default)
@@ -315,6 +316,30 @@ class GanTrainer:
         self.load_state_dict(load_training_state(self.checkpoint_path))
         return True
 
+    def start_from_snapshot(self, path: str) -> None:
+        """Warm start from a `network-snapshot.safetensors`: its G_ema becomes G and G_ema, its
+        discriminator D; the image count continues from the snapshot's. Optimiser moments and
+        the path-length mean start afresh (they are not in a snapshot)."""
+        from ganinv.checkpoints.native import load_networks
+
+        networks, meta = load_networks(path, self.device)
+        if "generator" not in networks or "discriminator" not in networks:
+            raise GanInvError(
+                f"{path!r} must hold a generator and a discriminator to continue training; "
+                f"it holds {sorted(networks)}"
+            )
+        try:
+            self.G.load_state_dict(networks["generator"].state_dict())
+            self.G_ema.load_state_dict(networks["generator"].state_dict())
+            self.D.load_state_dict(networks["discriminator"].state_dict())
+        except RuntimeError as exc:
+            raise GanInvError(
+                f"{path!r} does not match the configured networks ({exc}); use the generator "
+                "and discriminator settings it was trained with"
+            ) from exc
+        self.nimg = int(float(meta.get("kimg", 0)) * 1000)
+        self.step = int(meta.get("step", 0))
+
     @torch.no_grad()
     def write_samples(self, path: Path) -> None:
         from ganinv.core.images import save_grid
@@ -330,11 +355,14 @@ class GanTrainer:
         self.out.mkdir(parents=True, exist_ok=True)
         if resume and self.resume():
             print(f"train-gan: resumed at {self.nimg / 1000:.1f} kimg (step {self.step})")
-        elif not resume and self.checkpoint_path.exists():
+        elif self.checkpoint_path.exists() and not resume:
             raise GanInvError(
                 f"{str(self.out)!r} already holds a training run; pass --resume to continue it "
                 "or choose another output directory"
             )
+        elif cfg.init_from:
+            self.start_from_snapshot(cfg.init_from)
+            print(f"train-gan: started from {cfg.init_from} at {self.nimg / 1000:.1f} kimg")
         save_config(cfg, self.out / "config.yaml")
         total = int(cfg.total_kimg * 1000)
         next_ckpt = (self.nimg // int(cfg.checkpoint_kimg * 1000) + 1) * int(

@@ -101,3 +101,25 @@ def test_dataset_resolution_mismatch_is_reported(tmp_path: Path, image_folder: P
     cfg = write_config(tmp_path, image_folder, generator={"resolution": 32, "channels": TINY})
     with pytest.raises(ganinv.GanInvError, match="16 px but the networks"):
         GanTrainer(load_config(GanTrainConfig, cfg))
+
+
+def test_warm_start_from_a_snapshot_continues_the_count(tmp_path: Path, image_folder: Path):
+    first = GanTrainer(load_config(GanTrainConfig, write_config(tmp_path / "a", image_folder)))
+    first.train()
+    snapshot = first.out / "network-snapshot.safetensors"
+    cfg = write_config(tmp_path / "b", image_folder, init_from=str(snapshot), total_kimg=0.036)
+    second = GanTrainer(load_config(GanTrainConfig, cfg))
+    second.start_from_snapshot(str(snapshot))
+    assert second.nimg == first.nimg and second.step == first.step
+    assert states_equal(first.G_ema.state_dict(), second.G.state_dict())
+    assert states_equal(first.D.state_dict(), second.D.state_dict())
+    second.train()  # continues past the snapshot's 32 images
+    assert second.nimg == 36 and second.step == first.step + 1
+    wrong = write_config(
+        tmp_path / "c",
+        image_folder,
+        init_from=str(snapshot),
+        discriminator={"channels": {4: 8, 8: 8, 16: 8}},
+    )
+    with pytest.raises(ganinv.GanInvError, match="does not match the configured networks"):
+        GanTrainer(load_config(GanTrainConfig, wrong)).train()
