@@ -61,6 +61,7 @@ def _fingerprint(config: BenchConfig, method: MethodConfig) -> dict[str, Any]:
         "data": to_dict(config.data),
         "metrics": to_dict(config.metrics),
         "batch_size": config.batch_size,
+        "compare_resize": config.compare_resize,
         "seed": config.seed,
         "grid_images": config.grid_images,
     }
@@ -123,6 +124,7 @@ def run_bench(
             progress=config.progress,
             dist_ctx=dist_ctx,
             dataset=dataset,
+            compare_resize=config.compare_resize,
         )
         record = {**result.as_dict(), "fingerprint": fingerprint}
         if dist_ctx.is_main:

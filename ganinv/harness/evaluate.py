@@ -15,7 +15,7 @@ from ganinv.core.io import atomic_write_text
 from ganinv.harness.data import build_dataset, eval_loader
 from ganinv.harness.device import DistContext
 from ganinv.harness.method import Method
-from ganinv.harness.resize import COMPARE_RESIZE, to_size_of
+from ganinv.harness.resize import COMPARE_RESIZE_MODES, to_size_of
 from ganinv.harness.sampling import shard_indices
 from ganinv.harness.schema import EvalConfig
 from ganinv.harness.scoring import build_metrics, compute_metrics
@@ -68,6 +68,7 @@ def evaluate_method(
     progress: bool = True,
     dist_ctx: DistContext | None = None,
     dataset: Any = None,
+    compare_resize: str = "area",
 ) -> EvalResult:
     """Invert every image of the split (this process's shard) and score it.
 
@@ -98,7 +99,7 @@ def evaluate_method(
             _, recon = method.invert(real)
         for recorder in recorders:
             recorder.record_measurement(measured, real.shape[0])
-        recon = to_size_of(recon, real)
+        recon = to_size_of(recon, real, compare_resize)
         with torch.no_grad():
             for metric in metrics:
                 metric.update(real, recon)
@@ -110,7 +111,7 @@ def evaluate_method(
     time_result, memory_result = compute_metrics([timer, memory]).values()
     protocol = {
         **method.protocol(),
-        "reconstruction_resize": COMPARE_RESIZE,
+        "reconstruction_resize": COMPARE_RESIZE_MODES[compare_resize],
         "split": split,
         "timing": "wall time of inversion only, per image, batch "
         f"{batch_size}, {dist_ctx.world_size} process(es), device {device}",
@@ -150,6 +151,7 @@ def run_eval(
         config.batch_size,
         progress=config.progress,
         dist_ctx=dist_ctx,
+        compare_resize=config.compare_resize,
     )
     record = {
         **result.as_dict(),

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from ganinv.harness.resize import CompareResize
+
 Spec = str | dict[str, Any]
 
 
@@ -142,6 +144,7 @@ class EvalConfig:
     data: Spec
     metrics: list[Spec] = field(default_factory=lambda: ["mse"])
     batch_size: int = 8
+    compare_resize: CompareResize = "area"  # reconstruction -> target size for the metrics
     out: str = "runs/eval"
     seed: int = 0
     progress: bool = True
@@ -160,6 +163,7 @@ class BenchConfig:
     generator: str | None = None
     metrics: list[Spec] = field(default_factory=lambda: ["mse"])
     batch_size: int = 8
+    compare_resize: CompareResize = "area"  # reconstruction -> target size for the metrics
     out: str = "runs/bench"
     seed: int = 0
     grid_images: int = 4

@@ -95,3 +95,17 @@ def test_cli_reports_config_errors_in_one_line(world, tmp_path):
     assert "did you mean 'metrics'" in err.getvalue()
     assert "Traceback" not in err.getvalue()
     assert load(EvalConfig, {"method": {}, "data": "x"}).metrics == ["mse"]
+
+
+def test_compare_resize_modes_bring_reconstructions_to_the_target_size():
+    import torch
+
+    from ganinv.harness.resize import to_size_of
+
+    big = torch.arange(16.0).reshape(1, 1, 4, 4)
+    target = torch.zeros(1, 1, 2, 2)
+    area = to_size_of(big, target, "area")
+    assert torch.equal(area, torch.tensor([[[[2.5, 4.5], [10.5, 12.5]]]]))  # 2x2 means
+    nearest = to_size_of(big, target, "nearest")
+    assert torch.equal(nearest, torch.tensor([[[[0.0, 2.0], [8.0, 10.0]]]]))  # PadInv's metric
+    assert to_size_of(big, big, "nearest") is big
