@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
@@ -36,3 +38,12 @@ class Encoder(nn.Module):
         Owns its own networks and optimisers; returns figures to log. Default: nothing to do.
         """
         return {}
+
+    def auxiliary_state(self) -> dict[str, Any]:
+        """What `auxiliary_step` keeps outside `state_dict()` (side optimisers, sample pools, RNG
+        states), saved in training checkpoints for an exact resume. Tensors, numbers, strings,
+        lists and dicts only (checkpoints load with ``weights_only=True``). Default: nothing."""
+        return {}
+
+    def load_auxiliary_state(self, state: dict[str, Any]) -> None:
+        """Restore what `auxiliary_state` returned."""

@@ -188,6 +188,7 @@ class Trainer:
         state = {
             "step": self.step,
             "encoder": self.encoder.state_dict(),
+            "encoder_auxiliary": self.encoder.auxiliary_state(),
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(),
             "rng": rngs,
@@ -205,6 +206,7 @@ class Trainer:
         remove_stale_temporaries(self.out)
         state = load_training_state(self.ckpt_dir / "latest.pt")
         self.encoder.load_state_dict(state["encoder"])
+        self.encoder.load_auxiliary_state(state.get("encoder_auxiliary", {}))
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         if self.discriminator is not None:

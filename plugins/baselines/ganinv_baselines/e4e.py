@@ -193,6 +193,28 @@ class E4EEncoder(Encoder):
         logs["e4e_stage"] = float(self.stage)
         return logs
 
+    def auxiliary_state(self) -> dict[str, Any]:
+        """The latent discriminator's optimiser, both code pools and the z sampler."""
+        state: dict[str, Any] = {
+            "rng": self.rng.get_state(),
+            "real_pool": self.real_pool.state(),
+            "fake_pool": self.fake_pool.state(),
+        }
+        if self._d_optimizer is not None:
+            state["d_optimizer"] = self._d_optimizer.state_dict()
+        return state
+
+    def load_auxiliary_state(self, state: dict[str, Any]) -> None:
+        device = self.space.generator.w_avg.device
+        self.rng.set_state(state["rng"])
+        self.real_pool.load_state(state["real_pool"], device)
+        self.fake_pool.load_state(state["fake_pool"], device)
+        if "d_optimizer" in state and self.discriminator is not None:
+            self._d_optimizer = torch.optim.Adam(
+                self.discriminator.parameters(), lr=self.w_discriminator_lr
+            )
+            self._d_optimizer.load_state_dict(state["d_optimizer"])
+
     def _discriminator_step(self, wplus: torch.Tensor) -> dict[str, float]:
         d = self.discriminator
         assert d is not None

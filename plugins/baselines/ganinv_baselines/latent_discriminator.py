@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from typing import Any
 
 import torch
 from torch import nn
@@ -54,6 +55,19 @@ class LatentCodesPool:
             else:
                 out.append(w)
         return torch.stack(out)
+
+    def state(self) -> dict[str, Any]:
+        """Stored codes and the sampler's state (checkpoint-safe types only)."""
+        version, internal, gauss = self.rng.getstate()
+        return {
+            "codes": [c.detach().cpu() for c in self.codes],
+            "rng": {"version": version, "internal": list(internal), "gauss_next": gauss},
+        }
+
+    def load_state(self, state: dict[str, Any], device: torch.device | str = "cpu") -> None:
+        self.codes = [c.to(device) for c in state["codes"]]
+        rng = state["rng"]
+        self.rng.setstate((rng["version"], tuple(rng["internal"]), rng["gauss_next"]))
 
 
 def r1_vector(discriminator: nn.Module, real: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
