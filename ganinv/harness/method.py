@@ -112,6 +112,29 @@ def import_modules(names: list[str]) -> None:
             ) from exc
 
 
+def load_encoder_weights(encoder: Encoder, path: str | os.PathLike[str]) -> Encoder:
+    """Load an exported encoder's weights into `encoder` strictly (a clear error on mismatch)."""
+    _, state, _ = read_encoder_file(path)
+    try:
+        encoder.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        raise GanInvError(
+            f"encoder checkpoint {str(path)!r} does not match the encoder as configured: {exc}"
+        ) from exc
+    return encoder
+
+
+def load_exported_encoder(path: str | os.PathLike[str], space: InversionSpace) -> Encoder:
+    """Rebuild an encoder exported by `ganinv train` for `space` (its spec and weights), frozen
+    and in eval mode on the generator's device. Used by methods built on another's encoder."""
+    specs, _, _ = read_encoder_file(path)
+    import_modules(specs.get("imports", []))
+    generator = space.generator
+    encoder = build_component("encoders", specs["encoder"], space=space, generator=generator)
+    load_encoder_weights(encoder, path)
+    return encoder.to(generator.w_avg.device).eval().requires_grad_(False)
+
+
 def resolve_method_config(
     config: MethodConfig, default_generator: str | None = None
 ) -> MethodConfig:
@@ -198,17 +221,9 @@ def build_method(
     encoder = None
     if config.encoder is not None:
         encoder = build_component("encoders", config.encoder, space=space, generator=generator)
-        encoder = encoder.to(device)
         if config.encoder_checkpoint:
-            _, state, _ = read_encoder_file(config.encoder_checkpoint)
-            try:
-                encoder.load_state_dict(state, strict=True)
-            except RuntimeError as exc:
-                raise GanInvError(
-                    f"encoder checkpoint {config.encoder_checkpoint!r} does not match encoder "
-                    f"{spec_name(config.encoder)!r} as configured: {exc}"
-                ) from exc
-        encoder.eval()
+            load_encoder_weights(encoder, config.encoder_checkpoint)
+        encoder = encoder.to(device).eval()
     refiner = None
     if config.refiner is not None:
         # The method's own encoder is offered to refiners that take one (IDInvert's domain

@@ -79,6 +79,8 @@ class IDInvertRefiner(OptimizeRefiner):
                     "refiner 'idinvert_optimize' needs the trained IDInvert encoder: set "
                     "encoder_checkpoint (an encoder_*.safetensors from `ganinv train`)"
                 )
+            from ganinv.harness.method import load_exported_encoder
+
             self.encoder = load_exported_encoder(self.encoder_checkpoint, space)
         return self.encoder
 
@@ -120,19 +122,3 @@ def domain_regularizer(code: Code, reencoded: Code) -> torch.Tensor:
             "built for this space"
         )
     return sum((code[k] - reencoded[k]).square().mean() for k in keys)
-
-
-def load_exported_encoder(path: str, space: InversionSpace) -> Encoder:
-    """Rebuild an encoder exported by `ganinv train` for `space` and load its weights strictly."""
-    from ganinv.harness.components import build_component
-    from ganinv.harness.method import read_encoder_file
-
-    specs, state, _ = read_encoder_file(path)
-    encoder = build_component("encoders", specs["encoder"], space=space, generator=space.generator)
-    try:
-        encoder.load_state_dict(state, strict=True)
-    except RuntimeError as exc:
-        raise GanInvError(
-            f"encoder checkpoint {path!r} does not match its encoder spec: {exc}"
-        ) from exc
-    return encoder.to(space.generator.w_avg.device).eval()

@@ -33,26 +33,16 @@ from ganinv_sdic.dipn import DIPN, PAPER_FEATURE_WIDTHS
 def load_base_encoder(path: str, space: InversionSpace) -> Encoder:
     """The frozen W+ encoder exported by ``ganinv train`` at `path`, for `space`'s generator."""
     from ganinv.harness.components import build_component, spec_name
-    from ganinv.harness.method import import_modules, read_encoder_file
+    from ganinv.harness.method import load_exported_encoder, read_encoder_file
 
-    specs, state, _ = read_encoder_file(path)
-    import_modules(specs.get("imports", []))
+    specs, _, _ = read_encoder_file(path)
     if spec_name(specs["space"]) != "wplus":
         raise GanInvError(
             f"e4e_checkpoint {path!r} predicts codes of space {spec_name(specs['space'])!r}; SDIC "
             "needs an encoder trained for 'wplus' (e4e in the paper)"
         )
-    generator = space.generator
-    wplus_space = build_component("spaces", specs["space"], generator=generator)
-    base = build_component("encoders", specs["encoder"], space=wplus_space, generator=generator)
-    try:
-        base.load_state_dict(state, strict=True)
-    except RuntimeError as exc:
-        raise GanInvError(
-            f"e4e_checkpoint {path!r} does not fit this generator ({generator.num_ws} codes of "
-            f"{generator.w_dim}): {exc}"
-        ) from exc
-    return base.to(generator.w_avg.device).eval().requires_grad_(False)
+    wplus_space = build_component("spaces", specs["space"], generator=space.generator)
+    return load_exported_encoder(path, wplus_space)
 
 
 class SDICEncoder(Encoder):
