@@ -5,12 +5,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${PYTHON:-python3}"
 
-# Demo data (real garment photographs, MIT licence) from Debian's package registry.
-if [ ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
+# From Debian's package registry: the demo data (real garment photographs, MIT licence) and
+# Chromium, which renders the HTML report in its test (skipped where Chromium is absent).
+missing=""
+[ -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] || missing="dataset-fashion-mnist"
+command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
+if [ -n "$missing" ]; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-    apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist >/dev/null
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
   else
-    echo "setup: install the Debian package dataset-fashion-mnist for the demo data (needs root)" >&2
+    echo "setup: install the Debian packages:$missing (needs root)" >&2
   fi
 fi
 
