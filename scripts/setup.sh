@@ -5,17 +5,22 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${PYTHON:-python3}"
 
-# From Debian's package registry: the demo data (real garment photographs, MIT licence) and
-# Chromium, which renders the HTML report in its test (skipped where Chromium is absent).
-missing=""
-[ -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] || missing="dataset-fashion-mnist"
-command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
-if [ -n "$missing" ]; then
+# From Debian's package registry: the demo data (real garment photographs, MIT licence), needed,
+# and Chromium, optional: it renders the HTML report in its test (skipped where absent).
+apt_install() {
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+    [ -n "${APT_UPDATED:-}" ] || { apt-get update -qq && APT_UPDATED=1; }
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
   else
-    echo "setup: install the Debian packages:$missing (needs root)" >&2
+    echo "setup: install the Debian package(s) $* (needs root)" >&2
+    return 1
   fi
+}
+if [ ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
+  apt_install dataset-fashion-mnist
+fi
+if ! command -v chromium >/dev/null 2>&1; then
+  apt_install chromium || echo "setup: chromium not installed; the report screenshot test will skip" >&2
 fi
 
 # torch and torchvision together from the registry: the CUDA build also runs on a CPU, while a
