@@ -102,19 +102,27 @@ def _shortcut(in_channel: int, depth: int, stride: int) -> nn.Module:
     )
 
 
+def _residual(in_channel: int, depth: int, stride: int, squeeze_excite: bool) -> nn.Sequential:
+    """BN -> conv3x3 -> PReLU -> conv3x3 (stride) -> BN [-> SE], as ``res_layer.<i>``."""
+    layers: list[nn.Module] = [
+        nn.BatchNorm2d(in_channel),
+        nn.Conv2d(in_channel, depth, (3, 3), (1, 1), 1, bias=False),
+        nn.PReLU(depth),
+        nn.Conv2d(depth, depth, (3, 3), stride, 1, bias=False),
+        nn.BatchNorm2d(depth),
+    ]
+    if squeeze_excite:
+        layers.append(SEModule(depth, SE_REDUCTION))
+    return nn.Sequential(*layers)
+
+
 class bottleneck_IR(nn.Module):  # pSp/TreB1eN class name
     """IR block: BN -> conv3x3 -> PReLU -> conv3x3 (stride) -> BN, plus the shortcut."""
 
     def __init__(self, in_channel: int, depth: int, stride: int) -> None:
         super().__init__()
         self.shortcut_layer = _shortcut(in_channel, depth, stride)
-        self.res_layer = nn.Sequential(
-            nn.BatchNorm2d(in_channel),
-            nn.Conv2d(in_channel, depth, (3, 3), (1, 1), 1, bias=False),
-            nn.PReLU(depth),
-            nn.Conv2d(depth, depth, (3, 3), stride, 1, bias=False),
-            nn.BatchNorm2d(depth),
-        )
+        self.res_layer = _residual(in_channel, depth, stride, squeeze_excite=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.res_layer(x) + self.shortcut_layer(x)
@@ -129,14 +137,7 @@ class bottleneck_IR_SE(nn.Module):  # pSp/TreB1eN class name
     def __init__(self, in_channel: int, depth: int, stride: int) -> None:
         super().__init__()
         self.shortcut_layer = _shortcut(in_channel, depth, stride)
-        self.res_layer = nn.Sequential(
-            nn.BatchNorm2d(in_channel),
-            nn.Conv2d(in_channel, depth, (3, 3), (1, 1), 1, bias=False),
-            nn.PReLU(depth),
-            nn.Conv2d(depth, depth, (3, 3), stride, 1, bias=False),
-            nn.BatchNorm2d(depth),
-            SEModule(depth, SE_REDUCTION),
-        )
+        self.res_layer = _residual(in_channel, depth, stride, squeeze_excite=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.res_layer(x) + self.shortcut_layer(x)
