@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import pytest
 import torch
+from tiny_world import tiny_generator as make_tiny_generator
+
+import ganinv
+from ganinv.stylegan2.generator import StyleGAN2Generator
 
 
 @pytest.fixture(autouse=True)
@@ -13,3 +17,22 @@ def _one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def tiny_generator() -> StyleGAN2Generator:
+    """A frozen 16 px generator (noise strength 0.1, so per-layer noise changes the image)."""
+    return make_tiny_generator(noise_strength=0.1)
+
+
+@pytest.fixture(scope="module")
+def wplus(tiny_generator):
+    return ganinv.build("spaces", "wplus", generator=tiny_generator)
+
+
+@pytest.fixture(scope="module")
+def images(tiny_generator):
+    """Four images rendered by `tiny_generator`."""
+    torch.manual_seed(0)
+    with torch.no_grad():
+        return tiny_generator(torch.randn(4, tiny_generator.z_dim))

@@ -79,3 +79,25 @@ def make_world(root: Path, count: int = 8) -> tuple[Path, Path]:
     g = tiny_generator(noise_strength=0.1)
     generator_file = save_tiny_networks(root / "g.safetensors", g)
     return generator_file, render_image_folder(root / "images", g, count, seed=1)
+
+
+def eval_mse(root: Path, label: str, method: dict, images: Path) -> float:
+    """`ganinv eval` of `method` on an image folder through the CLI; returns its MSE."""
+    import json
+
+    import yaml
+
+    from ganinv.cli.main import main
+
+    out = root / label
+    config = {
+        "method": method,
+        "data": {"name": "folder", "path": str(images), "resolution": 16},
+        "metrics": ["mse"],
+        "batch_size": 4,
+        "out": str(out),
+        "progress": False,
+    }
+    (root / f"{label}.yaml").write_text(yaml.safe_dump(config))
+    assert main(["eval", str(root / f"{label}.yaml"), "--device", "cpu"]) == 0
+    return json.loads((out / "metrics.json").read_text())["metrics"]["mse"]["value"]

@@ -17,18 +17,6 @@ SMALL = {
 }
 
 
-@pytest.fixture(scope="module")
-def wplus(tiny_generator):
-    return ganinv.build("spaces", "wplus", generator=tiny_generator)
-
-
-@pytest.fixture(scope="module")
-def images(tiny_generator):
-    torch.manual_seed(0)
-    with torch.no_grad():
-        return tiny_generator(torch.randn(4, tiny_generator.z_dim))
-
-
 def train_steps(encoder, space, images, steps=12, extra_weights=None):
     """A minimal version of the harness's loop: encoder step, then the auxiliary step."""
     params = [p for p in encoder.parameters() if p.requires_grad]

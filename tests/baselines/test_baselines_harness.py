@@ -7,7 +7,7 @@ import json
 
 import pytest
 import yaml
-from tiny_world import make_world
+from tiny_world import eval_mse, make_world
 
 from ganinv.cli.main import main
 
@@ -58,19 +58,8 @@ def test_train_e4e_then_eval_with_refinement(tmp_path):
         ("encoder", None),
         ("refined", {"name": "optimize", "steps": 30, "latent_noise": 0.0, "losses": {"mse": 1.0}}),
     ]:
-        out = tmp_path / label
-        config = {
-            "method": {"encoder_checkpoint": str(exported), "refiner": refiner},
-            "data": {"name": "folder", "path": str(images), "resolution": 16},
-            "metrics": ["mse"],
-            "batch_size": 4,
-            "out": str(out),
-            "progress": False,
-        }
-        (tmp_path / f"{label}.yaml").write_text(yaml.safe_dump(config))
-        assert main(["eval", str(tmp_path / f"{label}.yaml"), "--device", "cpu"]) == 0
-        record = json.loads((out / "metrics.json").read_text())
-        results[label] = record["metrics"]["mse"]["value"]
+        method = {"encoder_checkpoint": str(exported), "refiner": refiner}
+        results[label] = eval_mse(tmp_path, label, method, images)
     # Optimisation started from the encoder's codes improves on them.
     assert results["refined"] < 0.8 * results["encoder"], results
 

@@ -15,18 +15,6 @@ from ganinv.core.space import Code
 SMALL = {"input_resolution": 16, "base_channels": 8, "channel_max": 32}
 
 
-@pytest.fixture(scope="module")
-def wplus(tiny_generator):
-    return ganinv.build("spaces", "wplus", generator=tiny_generator)
-
-
-@pytest.fixture(scope="module")
-def images(tiny_generator):
-    torch.manual_seed(0)
-    with torch.no_grad():
-        return tiny_generator(torch.randn(4, tiny_generator.z_dim))
-
-
 def test_paper_architecture_at_256(wplus, tiny_generator):
     encoder = ganinv.build("encoders", "idinvert", space=wplus)  # defaults: 256 px, 64..512
     assert isinstance(encoder, DomainGuidedEncoder) and encoder.input_resolution == 256

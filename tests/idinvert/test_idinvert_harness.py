@@ -8,7 +8,7 @@ import json
 
 import pytest
 import yaml
-from tiny_world import make_world
+from tiny_world import eval_mse, make_world
 
 from ganinv.cli.main import main
 
@@ -54,16 +54,6 @@ def test_train_idinvert_then_in_domain_inversion(tmp_path):
         },
     }
     for label, refiner in refiners.items():
-        out = tmp_path / label
-        config = {
-            "method": {"encoder_checkpoint": str(exported), "refiner": refiner},
-            "data": {"name": "folder", "path": str(images), "resolution": 16},
-            "metrics": ["mse"],
-            "batch_size": 4,
-            "out": str(out),
-            "progress": False,
-        }
-        (tmp_path / f"{label}.yaml").write_text(yaml.safe_dump(config))
-        assert main(["eval", str(tmp_path / f"{label}.yaml"), "--device", "cpu"]) == 0
-        results[label] = json.loads((out / "metrics.json").read_text())["metrics"]["mse"]["value"]
+        method = {"encoder_checkpoint": str(exported), "refiner": refiner}
+        results[label] = eval_mse(tmp_path, label, method, images)
     assert results["in_domain"] < 0.8 * results["encoder"], results
