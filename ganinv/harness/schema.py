@@ -20,8 +20,8 @@ Spec = str | dict[str, Any]
 class MethodConfig:
     """One inversion method: generator x space x (encoder or none) x (refiner or none).
 
-    generator:          checkpoint path or registry card name (may come from `encoder_checkpoint`
-                        or, in a benchmark, from the grid's shared generator)
+    generator:          checkpoint path or weights-catalogue name (may come from
+                        `encoder_checkpoint` or, in a benchmark, from the grid's shared generator)
     space:              the inversion space spec (may come from `encoder_checkpoint`)
     encoder:            encoder spec, or null for optimisation-only methods
     encoder_checkpoint: an encoder exported by `ganinv train` (``encoder_*.safetensors``); it

@@ -31,10 +31,11 @@ FileFormat = Literal[
     "rosinality",  # rosinality stylegan2-pytorch .pt
     "native",  # ganinv .safetensors networks
     "psp_checkpoint",  # pSp / e4e training checkpoint {'state_dict', 'opts', 'latent_avg'}
+    "ganinv_encoder",  # an encoder exported by `ganinv train` (safetensors weights + its specs)
     "hammer",  # Hammer / genforce .pth {'models': {...}} (PadInv's release): not readable yet
     "tf_pickle",  # official TensorFlow StyleGAN2 .pkl: not readable (needs a conversion)
 ]
-READABLE_FORMATS = ("nvlabs", "rosinality", "native", "psp_checkpoint")
+READABLE_FORMATS = ("nvlabs", "rosinality", "native", "psp_checkpoint", "ganinv_encoder")
 CARD_KINDS = ("generator", "encoder", "network", "dataset")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _HEX = re.compile(r"[0-9a-f]+")
@@ -50,7 +51,8 @@ class FileFacts:
     sha256:        the published sha256 (full 64 hex digits), null when none is published
     sha256_prefix: a published prefix (torch.hub file names carry one), when that is all there is
     sha256_note:   where we looked for a published hash (required when `sha256` is null)
-    expect:        architecture facts checked after loading: resolution, num_ws, w_dim, networks
+    expect:        facts checked after loading: resolution, num_ws, w_dim, z_dim of a generator;
+                   encoder and space (registered names) of an exported encoder
     """
 
     filename: str

@@ -160,12 +160,34 @@ def _check_psp_checkpoint(
     )
 
 
+def _check_exported_encoder(
+    card: AssetCard, path: Path, networks: list[str], details: list[str]
+) -> None:
+    """`ganinv train`'s encoder files: the header's specs name the card's encoder and space."""
+    from ganinv.harness.components import spec_name
+    from ganinv.harness.method import read_encoder_file
+
+    assert card.file is not None
+    specs, state, _ = read_encoder_file(path)
+    for key in ("encoder", "space"):
+        want = card.file.expect.get(key)
+        got = spec_name(specs[key])
+        if want is not None and got != want:
+            raise AssetProblem(f"{path} holds a {key} {got!r}, the card states {want!r}")
+    count = sum(t.numel() for t in state.values())
+    details.append(
+        f"encoder {spec_name(specs['encoder'])!r} for space {spec_name(specs['space'])!r} on "
+        f"{specs['generator']}: {len(state)} tensors, {count:,} values"
+    )
+
+
 # Which function checks a file of each readable layout.
 FILE_CHECKS = {
     "nvlabs": _check_gan_file,
     "rosinality": _check_gan_file,
     "native": _check_gan_file,
     "psp_checkpoint": _check_psp_checkpoint,
+    "ganinv_encoder": _check_exported_encoder,
 }
 assert set(FILE_CHECKS) == set(READABLE_FORMATS)
 

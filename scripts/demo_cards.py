@@ -1,0 +1,140 @@
+"""(Re)write the registry cards of the demo networks shipped in registry/assets/ (size, sha256,
+architecture, how they were trained), from the files themselves. Run after retraining:
+
+  python scripts/demo_cards.py          # writes registry/demo_*.yaml for every shipped demo file
+
+`tests/demo/test_demo_assets.py` fails when a shipped file no longer matches its card.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+from safetensors import safe_open
+
+from ganinv.harness.components import spec_name
+from ganinv.harness.method import read_encoder_file
+from ganinv.weights.cache import sha256_file
+
+ROOT = Path(__file__).resolve().parents[1]
+ASSETS = ROOT / "registry" / "assets"
+GENERATOR = "demo_fmnist32_stylegan2"
+LICENCE = (
+    "MIT (ganinv); trained here on the Fashion-MNIST train split (MIT licence, Zalando Research)"
+)
+# name -> (title, training config); the generator's config is configs/demo/gan.yaml.
+ENCODERS = {
+    "demo_w_encoder": (
+        "W encoder (pSp backbone, one code)",
+        "configs/baselines/demo_w_encoder.yaml",
+    ),
+    "demo_psp": ("pSp encoder", "configs/baselines/demo_psp.yaml"),
+    "demo_e4e": ("e4e encoder", "configs/baselines/demo_e4e.yaml"),
+    "demo_padinv": ("PadInv encoder (padding space)", "configs/padinv/demo_padinv.yaml"),
+    "demo_idinvert": ("IDInvert domain-guided encoder", "configs/idinvert/demo_idinvert.yaml"),
+    "demo_sdic": ("SDIC compensation networks on demo_e4e", "configs/sdic/demo_sdic.yaml"),
+    "demo_latentmap": ("latent-map (VGG16 conv4_3 -> W+)", "configs/latentmap/demo_latentmap.yaml"),
+    "demo_latentmap_masked": (
+        "latent-map trained with masked inputs",
+        "configs/latentmap/demo_latentmap_masked.yaml",
+    ),
+}
+
+
+def card_for(name: str, path: Path, kind: str, title: str, source: str) -> dict[str, Any]:
+    """The fields every demo card shares, in the order the other cards use."""
+    return {
+        "name": name,
+        "kind": kind,
+        "title": title,
+        "used_for": "",
+        "source": source,
+        "licence": LICENCE,
+        "obtain": f"shipped in the repository at registry/assets/{path.name}",
+        "file": {
+            "filename": path.name,
+            "format": None,
+            "size_bytes": path.stat().st_size,
+            "sha256": sha256_file(path),
+            "sha256_note": "computed from the shipped file by scripts/demo_cards.py",
+        },
+    }
+
+
+def generator_card(path: Path) -> dict[str, Any]:
+    with safe_open(str(path), framework="pt") as f:
+        header = f.metadata()
+    meta = json.loads(header["meta"])
+    config = json.loads(header["networks"])["generator"]["config"]
+    card = card_for(
+        GENERATOR,
+        path,
+        "generator",
+        f"Demo StyleGAN2, Fashion-MNIST 32 px, {meta['kimg']:g} kimg (trained in ganinv)",
+        "trained in this repository: bash scripts/train_demo.sh gan (configs/demo/gan.yaml)",
+    )
+    card["used_for"] = "the generator of every demo config (configs/demo/, configs/*/demo_*.yaml)"
+    dataset = meta["dataset"]
+    card["file"].update(
+        format="native",
+        expect={k: config[k] for k in ("resolution", "z_dim", "w_dim")},
+    )
+    card["provenance"] = {
+        "verified": [
+            f"trained by `{meta['trainer']}` for {meta['kimg']:g} kimg on the {dataset['split']} "
+            f"split of {dataset['name']}",
+            "holds generator (with w_avg) and discriminator (docs/results.md: SWD, samples)",
+        ],
+        "unverified": [],
+        "looked_at": ["configs/demo/gan.yaml", "docs/results.md"],
+    }
+    return card
+
+
+def encoder_card(name: str, path: Path) -> dict[str, Any]:
+    title, config = ENCODERS[name]
+    specs, _, info = read_encoder_file(path)
+    card = card_for(
+        name,
+        path,
+        "encoder",
+        f"Demo {title}, {info.get('step', '?')} training steps (trained in ganinv)",
+        f"trained in this repository: bash scripts/train_demo.sh encoders {name[5:]} ({config})",
+    )
+    card["used_for"] = "the demo benchmark (configs/demo/bench.yaml) and the editing demo"
+    card["file"].update(
+        format="ganinv_encoder",
+        expect={"encoder": spec_name(specs["encoder"]), "space": spec_name(specs["space"])},
+    )
+    card["provenance"] = {
+        "verified": [
+            f"exported by `ganinv train {config}` at step {info.get('step', '?')} (final weights)",
+            f"generator {specs['generator']}",
+        ],
+        "unverified": [],
+        "looked_at": [config],
+    }
+    return card
+
+
+def main() -> None:
+    written = []
+    for path in sorted(ASSETS.glob("demo_*.safetensors")):
+        name = path.stem
+        if name == GENERATOR:
+            card = generator_card(path)
+        elif name in ENCODERS:
+            card = encoder_card(name, path)
+        else:
+            raise SystemExit(f"{path}: no description for this demo file in {__file__}")
+        out = ROOT / "registry" / f"{name}.yaml"
+        out.write_text(yaml.safe_dump(card, sort_keys=False, width=100))
+        written.append(out.relative_to(ROOT))
+    print("\n".join(map(str, written)))
+
+
+if __name__ == "__main__":
+    main()
