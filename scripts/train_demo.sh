@@ -5,16 +5,19 @@
 #   bash scripts/train_demo.sh encoders     # train every encoder on the shipped generator
 #   bash scripts/train_demo.sh encoders psp padinv   # only these (in this order)
 # Each encoder config holds the step budget its shipped weights were trained with; STEPS overrides it.
+# Encoders ship their final weights in float16 (scripts/ship_encoder.py); the cards are rewritten.
 # THREADS sets torch's threads per run (two chains of encoders with THREADS=1 each use 2 cores best).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${PYTHON:-python3}"
 ASSETS=registry/assets
-ENCODERS=(w_encoder psp padinv e4e sdic idinvert latentmap latentmap_masked)  # sdic needs the shipped e4e
+ENCODERS=(w_encoder psp padinv padinv_residual e4e sdic idinvert latentmap latentmap_masked)
+# (sdic trains on the shipped e4e: train e4e first)
 declare -A CONFIG=(
   [w_encoder]=configs/baselines/demo_w_encoder.yaml
   [psp]=configs/baselines/demo_psp.yaml
   [padinv]=configs/padinv/demo_padinv.yaml
+  [padinv_residual]=configs/padinv/demo_padinv_residual.yaml
   [e4e]=configs/baselines/demo_e4e.yaml
   [sdic]=configs/sdic/demo_sdic.yaml
   [idinvert]=configs/idinvert/demo_idinvert.yaml
@@ -22,7 +25,7 @@ declare -A CONFIG=(
   [latentmap_masked]=configs/latentmap/demo_latentmap_masked.yaml
 )
 
-ship() {  # ship RUN_FILE NAME: copy a trained network into the registry assets
+ship() {  # ship RUN_FILE NAME: copy a trained generator into the registry assets
   cp "$1" "$ASSETS/$2.safetensors.tmp" && mv "$ASSETS/$2.safetensors.tmp" "$ASSETS/$2.safetensors"
   echo "shipped $ASSETS/$2.safetensors"
 }
@@ -36,18 +39,20 @@ train_encoder() {  # train_encoder NAME (continues an interrupted run)
   "$PY" -m ganinv train "$config" "${args[@]}"
   # The final weights, not the best validation ones: validation reads test images, which must not
   # pick the networks that the demo bench then scores on the test split.
-  ship "runs/demo-$1/encoder_latest.safetensors" "demo_$1"
+  "$PY" scripts/ship_encoder.py "runs/demo-$1/encoder_latest.safetensors" "$ASSETS/demo_$1.safetensors"
 }
 
 case "${1:-}" in
   gan)
     "$PY" -m ganinv train-gan configs/demo/gan.yaml --resume "${@:2}"
     ship runs/demo-gan/network-snapshot.safetensors demo_fmnist32_stylegan2
+    "$PY" scripts/demo_cards.py
     ;;
   encoders)
     names=("${@:2}")
     [ ${#names[@]} -gt 0 ] || names=("${ENCODERS[@]}")
     for name in "${names[@]}"; do train_encoder "$name"; done
+    "$PY" scripts/demo_cards.py  # the registry cards follow the shipped files
     ;;
   *)
     echo "usage: bash scripts/train_demo.sh gan|encoders" >&2

@@ -90,3 +90,22 @@ def test_pad_layers_is_checked_against_the_generator(generator):
         ganinv.build("spaces", {"name": "padinv", "pad_layers": 0}, generator=generator)
     widest = ganinv.build("spaces", {"name": "padinv", "pad_layers": 5}, generator=generator)
     assert widest.map_size == 66 and list(widest.layers) == [4, 8, 16, 32, 64]
+
+
+def test_residual_maps_encoder_starts_exactly_at_its_wplus_codes(tiny_generator, images):
+    space = ganinv.build("spaces", "padinv", generator=tiny_generator, pad_layers=3)
+    backbone = {"input_resolution": 16, "num_layers": None, "units": [1, 1, 1, 1]}
+    encoder = ganinv.build(
+        "encoders", "padinv", space=space, widths=[8, 8, 16, 16], residual_maps=True, **backbone
+    ).eval()
+    with torch.no_grad():
+        code = encoder(images)
+        padded = space.render(code)
+        plain = tiny_generator.synthesize(code["wplus"])
+    assert torch.equal(code["const"], space.learned_const().expand_as(code["const"]))
+    assert all(not code[key].any() for key in space.padding_keys() if key != "const")
+    assert torch.equal(padded, plain)
+    with pytest.raises(GanInvError, match="residual_maps needs pad_mod_heads"):
+        ganinv.build(
+            "encoders", "padinv", space=space, pad_mod_heads=False, residual_maps=True, **backbone
+        )

@@ -10,6 +10,11 @@ all released training scripts) turns it into that layer's map.
 Generalisation (exact for the released 512-channel configuration): the branch outputs as many
 channels as the generator's constant input and each head outputs its layer's input channels, so
 the encoder fits any StyleGAN2 the library loads.
+
+Option ``residual_maps`` (ours, off by default; not in the released code): a 1x1 head predicts the
+constant input as an offset from the generator's learned constant, and every map head starts at
+zero, so the untrained encoder renders exactly what its W+ heads alone render (pSp). The released
+form predicts the constant input from scratch, which a short training budget pays for.
 """
 
 from __future__ import annotations
@@ -34,6 +39,8 @@ class PadInvEncoder(Encoder):
     num_layers / units / widths: IR-SE depth (50 as released) or per-stage block counts and the
         four stage widths for a CPU-sized network.
     style_split: (coarse, middle) code split over the pyramid levels (released: (3, 7)).
+    pad_mod_heads: one 1x1 head per padded layer (released: true).
+    residual_maps: start from W+ exactly (see the module docstring); needs pad_mod_heads.
     """
 
     def __init__(
@@ -45,6 +52,7 @@ class PadInvEncoder(Encoder):
         widths: list[int] | None = None,
         style_split: list[int] | None = None,
         pad_mod_heads: bool = True,
+        residual_maps: bool = False,
     ) -> None:
         super().__init__(space)
         if space.name != "padinv" or not hasattr(space, "from_maps"):
@@ -70,10 +78,18 @@ class PadInvEncoder(Encoder):
                 "pad_mod_heads=false shares one map across layers, which needs every padded "
                 f"layer to have {const_channels} input channels (got {layer_channels})"
             )
+        if residual_maps and not pad_mod_heads:
+            raise GanInvError("residual_maps needs pad_mod_heads (its heads start at zero)")
         self.pad_mod_heads = pad_mod_heads
         self.pad_heads = nn.ModuleList(
             nn.Conv2d(const_channels, c, 1) for c in (layer_channels if pad_mod_heads else [])
         )
+        self.residual_maps = residual_maps
+        if residual_maps:
+            self.const_head = nn.Conv2d(const_channels, const_channels, 1)
+            for head in [self.const_head, *self.pad_heads]:
+                nn.init.zeros_(head.weight)
+                nn.init.zeros_(head.bias)
 
     def forward(self, images: torch.Tensor) -> Code:
         check_input(images, self.input_resolution, "padinv")
@@ -89,4 +105,8 @@ class PadInvEncoder(Encoder):
             maps = [head(base) for head in self.pad_heads]
         else:
             maps = [base] * len(self.space.layers)
-        return self.space.from_maps(wplus, base, maps)
+        if not self.residual_maps:
+            return self.space.from_maps(wplus, base, maps)
+        code = self.space.from_maps(wplus, self.const_head(base), maps)
+        code.tensors["const"] = code["const"] + self.space.learned_const().to(base)
+        return code
