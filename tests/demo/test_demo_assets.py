@@ -8,17 +8,16 @@ from pathlib import Path
 
 import pytest
 import torch
+from demo_testkit import ROOT, has_fashion_mnist
 
 import ganinv
 from ganinv.core.config import read_yaml
-from ganinv.data.idx import FashionMnistDataset
 from ganinv.harness.configs import load_method
 from ganinv.harness.data import build_dataset, image_of
 from ganinv.harness.method import build_method
 from ganinv.reproduce.cards import load_card
 from ganinv.reproduce.checks import Locations, check_file_card
 
-ROOT = Path(__file__).resolve().parents[2]
 ASSETS = ROOT / "registry" / "assets"
 SHIPPED = sorted(ASSETS.glob("*.safetensors"))
 BENCH = ROOT / "configs" / "demo" / "bench.yaml"
@@ -32,10 +31,6 @@ ENCODERS = [
     "latentmap",
     "latentmap_masked",
 ]
-has_fashion_mnist = pytest.mark.skipif(
-    not (Path(FashionMnistDataset.DEFAULT_PATH) / "t10k-images-idx3-ubyte.gz").is_file(),
-    reason="Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)",
-)
 
 
 def test_every_demo_network_is_shipped() -> None:
