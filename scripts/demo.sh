@@ -1,7 +1,16 @@
 #!/usr/bin/env bash
-# The main job: the demo benchmark on real data with the shipped demo networks, on a CPU.
-# Prints the table and where the grids and the HTML report are.
+# The main job, on a CPU, with the demo networks shipped in registry/assets/:
+# 1. the demo benchmark: every method on 256 Fashion-MNIST test images (table, grids, HTML report);
+# 2. editing with PadInv and pSp: blending, a one-pair custom edit, a learned class direction;
+# 3. latent-map on clean and masked test images.
+# Extra arguments go to `ganinv bench` (e.g. --resume, or key=value overrides).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${PYTHON:-python3}"
 "$PY" -m ganinv bench configs/demo/bench.yaml "$@"
+echo
+echo "== editing (scripts/demo_edit.py)"
+"$PY" scripts/demo_edit.py --out runs/demo-edit
+echo
+echo "== latent-map on clean and masked images (scripts/demo_latentmap.py)"
+"$PY" scripts/demo_latentmap.py --out runs/demo-latentmap-eval

@@ -34,6 +34,14 @@ ENCODERS = {
     "demo_psp": ("pSp encoder", "configs/baselines/demo_psp.yaml"),
     "demo_e4e": ("e4e encoder", "configs/baselines/demo_e4e.yaml"),
     "demo_padinv": ("PadInv encoder (padding space)", "configs/padinv/demo_padinv.yaml"),
+    "demo_padinv_residual": (
+        "PadInv encoder with residual maps",
+        "configs/padinv/demo_padinv_residual.yaml",
+    ),
+    "demo_padinv_residual_nownorm": (
+        "PadInv encoder with residual maps, without the W-norm term",
+        "configs/padinv/demo_padinv_residual_nownorm.yaml",
+    ),
     "demo_idinvert": ("IDInvert domain-guided encoder", "configs/idinvert/demo_idinvert.yaml"),
     "demo_sdic": ("SDIC compensation networks on demo_e4e", "configs/sdic/demo_sdic.yaml"),
     "demo_latentmap": ("latent-map (VGG16 conv4_3 -> W+)", "configs/latentmap/demo_latentmap.yaml"),

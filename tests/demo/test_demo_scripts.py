@@ -26,7 +26,8 @@ def run_script(name: str, *args: str) -> str:
 @pytest.mark.slow
 @has_fashion_mnist
 def test_editing_demo_writes_blend_custom_edit_and_direction(tmp_path: Path) -> None:
-    out = run_script("demo_edit.py", "--out", str(tmp_path), "--train-per-class", "100")
+    args = ["--out", str(tmp_path), "--train-per-class", "100", "--pair-steps", "20"]
+    out = run_script("demo_edit.py", *args)
     for figure in ("blend.png", "custom_edit.png", "direction.png"):
         assert (tmp_path / figure).stat().st_size > 1000, figure
     # T-shirts and pullovers differ in their codes: the held-out accuracy is far above chance.
