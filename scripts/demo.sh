@@ -7,10 +7,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${PYTHON:-python3}"
-"$PY" -m ganinv bench configs/demo/bench.yaml "$@"
-echo
-echo "== editing (scripts/demo_edit.py)"
-"$PY" scripts/demo_edit.py --out runs/demo-edit
-echo
-echo "== latent-map on clean and masked images (scripts/demo_latentmap.py)"
-"$PY" scripts/demo_latentmap.py --out runs/demo-latentmap-eval
+stage() {  # stage TITLE COMMAND...: run one part and say how long it took
+  local title="$1" start=$SECONDS
+  shift
+  echo "== $title"
+  "$@"
+  echo "== $title: $((SECONDS - start)) s"
+  echo
+}
+stage "benchmark (configs/demo/bench.yaml)" "$PY" -m ganinv bench configs/demo/bench.yaml "$@"
+stage "editing (scripts/demo_edit.py)" "$PY" scripts/demo_edit.py --out runs/demo-edit
+stage "latent-map on clean and masked images (scripts/demo_latentmap.py)" \
+  "$PY" scripts/demo_latentmap.py --out runs/demo-latentmap-eval
+echo "== demo done in $SECONDS s"

@@ -11,13 +11,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${PYTHON:-python3}"
 ASSETS=registry/assets
-ENCODERS=(w_encoder psp padinv padinv_residual e4e sdic idinvert latentmap latentmap_masked)
+ENCODERS=(w_encoder psp padinv padinv_residual padinv_residual_nownorm e4e sdic idinvert latentmap latentmap_masked)
 # (sdic trains on the shipped e4e: train e4e first)
 declare -A CONFIG=(
   [w_encoder]=configs/baselines/demo_w_encoder.yaml
   [psp]=configs/baselines/demo_psp.yaml
   [padinv]=configs/padinv/demo_padinv.yaml
   [padinv_residual]=configs/padinv/demo_padinv_residual.yaml
+  [padinv_residual_nownorm]=configs/padinv/demo_padinv_residual_nownorm.yaml
   [e4e]=configs/baselines/demo_e4e.yaml
   [sdic]=configs/sdic/demo_sdic.yaml
   [idinvert]=configs/idinvert/demo_idinvert.yaml
