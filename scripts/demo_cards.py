@@ -51,6 +51,15 @@ ENCODERS = {
     ),
 }
 
+# Where a demo encoder is used besides the demo benchmark (or instead of it).
+USED_FOR = {
+    "demo_psp": "the demo benchmark and the class direction of scripts/demo_edit.py",
+    "demo_padinv": "the demo benchmark and the blending / custom edit of scripts/demo_edit.py",
+    "demo_e4e": "the demo benchmark, and the frozen base of demo_sdic",
+    "demo_latentmap": "the demo benchmark and scripts/demo_latentmap.py",
+    "demo_latentmap_masked": "scripts/demo_latentmap.py (masked inputs)",
+}
+
 
 def card_for(name: str, path: Path, kind: str, title: str, source: str) -> dict[str, Any]:
     """The fields every demo card shares, in the order the other cards use."""
@@ -112,7 +121,7 @@ def encoder_card(name: str, path: Path) -> dict[str, Any]:
         f"Demo {title}, {info.get('step', '?')} training steps (trained in ganinv)",
         f"trained in this repository: bash scripts/train_demo.sh encoders {name[5:]} ({config})",
     )
-    card["used_for"] = "the demo benchmark (configs/demo/bench.yaml) and the editing demo"
+    card["used_for"] = USED_FOR.get(name, "the demo benchmark (configs/demo/bench.yaml)")
     card["file"].update(
         format="ganinv_encoder",
         expect={"encoder": spec_name(specs["encoder"]), "space": spec_name(specs["space"])},
