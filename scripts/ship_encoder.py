@@ -29,11 +29,13 @@ def main() -> None:
         header = dict(f.metadata())
     header["info"] = json.dumps({**info, "stored_dtype": "float16"})
     half = {k: (v.half() if v.is_floating_point() else v).contiguous() for k, v in state.items()}
+    overflow = [k for k, v in half.items() if not torch.isfinite(v.float()).all()]
+    if overflow:
+        raise SystemExit(f"{args.source}: {overflow} overflow float16; ship it in float32")
     atomic_write(args.target, lambda p: save_file(half, str(p), metadata=header))
     before = sum(v.numel() * v.element_size() for v in state.values())
     after = sum(v.numel() * v.element_size() for v in half.values())
     print(f"shipped {args.target}: {after / 1e6:.1f} MB of tensors (was {before / 1e6:.1f} MB)")
-    assert all(torch.isfinite(v.float()).all() for v in half.values()), "float16 overflow"
 
 
 if __name__ == "__main__":

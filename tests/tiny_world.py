@@ -12,6 +12,9 @@ import torch
 from PIL import Image
 
 from ganinv.checkpoints.native import save_networks
+from ganinv.harness.configs import load
+from ganinv.harness.schema import TrainConfig
+from ganinv.harness.train import run_training
 from ganinv.stylegan2.discriminator import StyleGAN2Discriminator
 from ganinv.stylegan2.generator import StyleGAN2Generator
 
@@ -101,3 +104,9 @@ def eval_mse(root: Path, label: str, method: dict, images: Path) -> float:
     (root / f"{label}.yaml").write_text(yaml.safe_dump(config))
     assert main(["eval", str(root / f"{label}.yaml"), "--device", "cpu"]) == 0
     return json.loads((out / "metrics.json").read_text())["metrics"]["mse"]["value"]
+
+
+def train_on_cpu(config: dict) -> Path:
+    """Run `ganinv train` on a config mapping, on the CPU; returns its output folder."""
+    run_training(load(TrainConfig, config), torch.device("cpu"))
+    return Path(config["out"])

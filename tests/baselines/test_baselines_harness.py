@@ -19,32 +19,34 @@ SMALL = {
 }
 
 
-@pytest.mark.slow
-def test_train_e4e_then_eval_with_refinement(tmp_path):
-    generator, images = make_world(tmp_path)
-    run = tmp_path / "run"
-    train = {
+def e4e_training(generator, images, out, steps: int, checkpoint_every: int, **encoder) -> dict:
+    """A `ganinv train` config of a small e4e with its extra losses on the tiny world."""
+    return {
         "method": {
             "generator": str(generator),
             "space": "wplus",
-            "encoder": {
-                "name": "e4e",
-                **SMALL,
-                "progressive_start": 2,
-                "progressive_step_every": 1,
-            },
+            "encoder": {"name": "e4e", **SMALL, **encoder},
         },
         "data": {"name": "folder", "path": str(images), "resolution": 16},
         "losses": {"mse": 1.0},
         "extra_loss_weights": {"delta_norm": 2e-4, "w_discriminator": 0.1},
         "optimizer": {"name": "adam", "lr": 1e-3},
-        "steps": 4,
+        "steps": steps,
         "batch_size": 4,
-        "log_every": 1,
-        "checkpoint_every": 4,
-        "out": str(run),
+        "checkpoint_every": checkpoint_every,
+        "out": str(out),
         "progress": False,
     }
+
+
+@pytest.mark.slow
+def test_train_e4e_then_eval_with_refinement(tmp_path):
+    generator, images = make_world(tmp_path)
+    run = tmp_path / "run"
+    train = e4e_training(
+        generator, images, run, 4, 4, progressive_start=2, progressive_step_every=1
+    )
+    train["log_every"] = 1
     (tmp_path / "train.yaml").write_text(yaml.safe_dump(train))
     assert main(["train", str(tmp_path / "train.yaml"), "--device", "cpu"]) == 0
     log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
@@ -113,31 +115,10 @@ def test_e4e_resume_restores_latent_discriminator_state_exactly(tmp_path):
     generator, images = make_world(tmp_path)
 
     def config(out, steps):
+        settings = {"progressive_start": 1, "progressive_step_every": 1, "d_reg_every": 2}
         return load(
             TrainConfig,
-            {
-                "method": {
-                    "generator": str(generator),
-                    "space": "wplus",
-                    "encoder": {
-                        "name": "e4e",
-                        **SMALL,
-                        "progressive_start": 1,
-                        "progressive_step_every": 1,
-                        "d_reg_every": 2,
-                        "w_pool_size": 3,
-                    },
-                },
-                "data": {"name": "folder", "path": str(images), "resolution": 16},
-                "losses": {"mse": 1.0},
-                "extra_loss_weights": {"delta_norm": 2e-4, "w_discriminator": 0.1},
-                "optimizer": {"name": "adam", "lr": 1e-3},
-                "steps": steps,
-                "batch_size": 4,
-                "checkpoint_every": 3,
-                "out": str(out),
-                "progress": False,
-            },
+            e4e_training(generator, images, out, steps, 3, w_pool_size=3, **settings),
         )
 
     run_training(config(tmp_path / "full", 6), torch.device("cpu"))

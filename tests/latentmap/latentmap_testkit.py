@@ -4,12 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import torch
-from tiny_world import save_tiny_networks, tiny_generator
-
-from ganinv.harness.configs import load
-from ganinv.harness.schema import TrainConfig
-from ganinv.harness.train import run_training
+from tiny_world import save_tiny_networks, tiny_generator, train_on_cpu
 
 # AlexNet conv5 on 64 px inputs (3 x 3 features): the cheapest pretrained extractor on a CPU.
 FEATURES = {"name": "alexnet", "layer": "conv5", "resize_to": 64}
@@ -37,5 +32,5 @@ def train_config(generator: Path, out: Path, steps: int, **encoder: object) -> d
 
 
 def train(config: dict) -> Path:
-    run_training(load(TrainConfig, config), torch.device("cpu"))
-    return Path(config["out"]) / "encoder_latest.safetensors"
+    """Train; returns the exported encoder."""
+    return train_on_cpu(config) / "encoder_latest.safetensors"

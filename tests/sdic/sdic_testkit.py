@@ -6,13 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import torch
 from PIL import Image
-from tiny_world import save_tiny_networks, tiny_generator
-
-from ganinv.harness.configs import load
-from ganinv.harness.schema import TrainConfig
-from ganinv.harness.train import run_training
+from tiny_world import save_tiny_networks, tiny_generator, train_on_cpu
 
 RESOLUTION = 16
 E4E_BACKBONE = {
@@ -55,11 +50,6 @@ def make_images(folder: Path, count: int, seed: int) -> Path:
     return folder
 
 
-def train(config: dict) -> Path:
-    run_training(load(TrainConfig, config), torch.device("cpu"))
-    return Path(config["out"])
-
-
 def base_config(world: dict[str, Path], out: Path, method: dict, steps: int, **extra) -> dict:
     return {
         "method": {"generator": str(world["generator"]), **method},
@@ -87,6 +77,6 @@ def make_world(root: Path) -> dict[str, Path]:
     method = {"space": "wplus", "encoder": {"name": "e4e", **E4E_BACKBONE}}
     config = base_config(world, root / "e4e", method, steps=10)
     config["extra_loss_weights"] = {"delta_norm": 2e-4}
-    run = train(config)
+    run = train_on_cpu(config)
     world["e4e"] = run / "encoder_latest.safetensors"
     return world
