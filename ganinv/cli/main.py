@@ -47,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    _report_unreadable_distributions()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "_run", None):
@@ -65,6 +66,19 @@ def main(argv: list[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 141
+
+
+def _report_unreadable_distributions() -> None:
+    """One warning per installed distribution whose entry points cannot be read; torch (imported
+    by the sub-commands) is kept importable despite them (`keep_torch_importable`)."""
+    from ganinv.core.registry import keep_torch_importable
+
+    for r in keep_torch_importable():
+        print(
+            f"ganinv: warning: distribution {r.distribution!r} ({r.target}): {r.error}; "
+            "its plugins are unavailable until it is fixed or uninstalled",
+            file=sys.stderr,
+        )
 
 
 if __name__ == "__main__":

@@ -5,9 +5,17 @@ A plugin distribution declares, in its pyproject.toml::
     [project.entry-points."ganinv.spaces"]
     my_space = "my_package.space:MySpace"
 
-Entry points are listed without importing anything and loaded on first use. A plugin that fails to
-import raises a `GanInvError` naming the entry point and its distribution, and only when that plugin
-is asked for; every other name keeps working.
+Entry points are listed without importing anything and loaded on first use. Plugins are isolated
+from each other and from the core:
+
+- a distribution whose ``entry_points.txt`` cannot be read is listed as FAILED (with the line that
+  is wrong); every other distribution is still read;
+- a plugin that fails to import (any exception, ``sys.exit``, ``KeyboardInterrupt`` raised by its
+  code) or whose entry point is not a class or callable raises a `GanInvError` naming the entry
+  point and its distribution, and only when that plugin is asked for; the failure is remembered, so
+  its module is not imported again;
+- one name registered twice is reported as shadowed: a built-in keeps its name, and of two plugins
+  the one found first on ``sys.path`` wins (the order Python imports in).
 """
 
 from __future__ import annotations
@@ -15,8 +23,14 @@ from __future__ import annotations
 import difflib
 import importlib
 import importlib.metadata
-from collections.abc import Callable
-from dataclasses import dataclass
+import os
+import re
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from ganinv.core.errors import GanInvError
@@ -41,6 +55,8 @@ class PluginInfo:
     version: str
     loads: bool | None  # None: not tried yet
     error: str = ""
+    # Other registrations of the same name that lost to this one: "dist version (module:attr)".
+    shadowed: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -52,6 +68,7 @@ class _Entry:
     obj: Any = None
     error: str = ""
     entry_point: importlib.metadata.EntryPoint | None = None
+    shadowed: list[str] = field(default_factory=list)
 
 
 def _closest(name: str, names: list[str]) -> str:
@@ -79,12 +96,19 @@ class Registry:
                 raise ValueError("register() needs a name for objects without __name__")
             existing = self._entries.get(key)
             target = f"{obj.__module__}:{obj.__qualname__}"  # type: ignore[attr-defined]
-            if existing is not None and existing.obj is not None and existing.target != target:
+            if existing is not None and existing.target == target:
+                existing.obj = obj  # a plugin module registering its own entry point's object
+                return obj
+            if existing is not None and existing.obj is not None:
                 raise GanInvError(
                     f"{self.kind} name {key!r} is registered twice ({existing.target} and "
                     f"{target}); rename one of them"
                 )
-            self._entries[key] = _Entry(key, target, "ganinv", _version("ganinv"), obj=obj)
+            entry = _Entry(key, target, "ganinv", _version("ganinv"), obj=obj)
+            if existing is not None:  # an entry point not loaded yet: report it as shadowed
+                shadowed = f"{existing.distribution} {existing.version} ({existing.target})"
+                entry.shadowed = [shadowed, *existing.shadowed]
+            self._entries[key] = entry
             return obj
 
         return decorator
@@ -93,17 +117,28 @@ class Registry:
         if self._scanned:
             return
         self._scanned = True
+        keep_torch_importable()  # the built-ins import torch
+        scan = installed_plugins()
         importlib.import_module(BUILTINS_MODULE)
-        for ep in importlib.metadata.entry_points(group=ENTRY_POINT_PREFIX + self.kind):
-            if ep.name in self._entries and self._entries[ep.name].obj is not None:
-                continue  # a built-in keeps its name; the plugin is reported as shadowed below
-            dist = ep.dist.name if ep.dist is not None else "unknown"
-            version = ep.dist.version if ep.dist is not None else "?"
-            self._entries[ep.name] = _Entry(ep.name, ep.value, dist, version, entry_point=ep)
+        for ep in scan.groups.get(ENTRY_POINT_PREFIX + self.kind, []):
+            dist, version = _distribution_of(ep)
+            existing = self._entries.get(ep.name)
+            if existing is not None:
+                if (existing.distribution, existing.target) != (dist, ep.value):
+                    existing.shadowed.append(f"{dist} {version} ({ep.value})")
+                continue
+            entry = _Entry(ep.name, ep.value, dist, version, entry_point=ep)
+            if not ep.pattern.match(ep.value):
+                entry.error = f"entry point value {ep.value!r} is not 'module:attribute'"
+            self._entries[ep.name] = entry
 
     def rescan(self) -> None:
         """Forget entry points and look again (after installing a plugin at run time)."""
+        global _INSTALLED
+        _INSTALLED = None
         self._entries = {k: e for k, e in self._entries.items() if e.entry_point is None}
+        for entry in self._entries.values():
+            entry.shadowed = []
         self._scanned = False
 
     # -- lookup ---------------------------------------------------------------------------------
@@ -122,37 +157,57 @@ class Registry:
         if entry is None:
             raise GanInvError(
                 f"unknown {self.kind[:-1]} {name!r}: {_closest(name, list(self._entries))} "
-                "(`ganinv plugins` lists every registered name)"
+                f"(`ganinv plugins` lists every registered name){self._unreadable_note()}"
             )
         if entry.obj is None:
             self._load(entry)
         return entry.obj
 
+    def _unreadable_note(self) -> str:
+        """Distributions that may hold the missing name but could not be read."""
+        broken = [
+            f"{p.distribution!r} ({p.error})"
+            for p in installed_plugins().unreadable
+            if p.kind in ("", self.kind) and p.error
+        ]
+        return "; not readable: " + "; ".join(broken) if broken else ""
+
     def _load(self, entry: _Entry) -> None:
         assert entry.entry_point is not None
-        try:
-            entry.obj = entry.entry_point.load()
-        except Exception as exc:  # any import-time failure of third-party code
-            entry.error = f"{type(exc).__name__}: {exc}"
+        if not entry.error:  # a plugin that failed once is not imported again
+            with _interrupts_from_user() as user:
+                try:
+                    obj = entry.entry_point.load()
+                except BaseException as exc:  # noqa: B036 (third-party code may raise anything)
+                    if isinstance(exc, KeyboardInterrupt) and user.pressed:
+                        raise  # the user pressed Ctrl-C: stop, do not report the plugin
+                    entry.error = _describe_failure(exc)
+                else:
+                    if callable(obj):
+                        entry.obj = obj
+                    else:
+                        entry.error = (
+                            f"{entry.target} is a {type(obj).__name__}, not a class or callable"
+                        )
+        if entry.obj is None:
             raise GanInvError(
                 f"plugin {self.kind[:-1]} {entry.name!r} (entry point {entry.target!r} in group "
                 f"'{ENTRY_POINT_PREFIX}{self.kind}' of distribution {entry.distribution!r} "
                 f"{entry.version}) failed to load: {entry.error}. Fix or uninstall "
                 f"{entry.distribution!r}; the other plugins are unaffected."
-            ) from exc
+            )
 
     def info(self, try_load: bool = True) -> list[PluginInfo]:
         """One record per name, loading each plugin (when asked) to report whether it works."""
         out = []
         for name in self.names():
             entry = self._entries[name]
-            loads: bool | None = entry.obj is not None or None
-            if try_load and entry.obj is None:
+            if entry.obj is None and (try_load or entry.error):
                 try:
                     self._load(entry)
-                    loads = True
                 except GanInvError:
-                    loads = False
+                    pass
+            loads = True if entry.obj is not None else (False if entry.error else None)
             out.append(
                 PluginInfo(
                     self.kind,
@@ -162,6 +217,7 @@ class Registry:
                     entry.version,
                     loads,
                     entry.error,
+                    list(entry.shadowed),
                 )
             )
         return out
@@ -185,6 +241,153 @@ class Registry:
             )
         factory = self.get(name)
         return call_with_checked_kwargs(factory, {**args, **kwargs}, where=f"{self.kind}.{name}")
+
+
+@dataclass
+class InstalledPlugins:
+    """What the installed distributions declare for ganinv, read once per process.
+
+    groups:     ``ganinv.<kind>`` -> entry points, in ``sys.path`` order
+    unreadable: distributions for ganinv whose entry points cannot be read, one record per kind
+                their file names (kind "" when it names none)
+    foreign:    unreadable distributions whose file does not mention ganinv (not listed as
+                plugins, but they still stop torch from importing: `keep_torch_importable`)
+    """
+
+    groups: dict[str, list[importlib.metadata.EntryPoint]]
+    unreadable: list[PluginInfo]
+    foreign: list[PluginInfo]
+
+
+_INSTALLED: InstalledPlugins | None = None
+
+
+def installed_plugins() -> InstalledPlugins:
+    """Read every installed distribution's entry points, one distribution at a time.
+
+    `importlib.metadata.entry_points()` raises on the first unreadable ``entry_points.txt`` of any
+    distribution, which would take every plugin down with it; here that distribution alone is
+    reported, and only when its file mentions ganinv (another tool's broken file is not ours).
+    """
+    global _INSTALLED
+    if _INSTALLED is not None:
+        return _INSTALLED
+    groups: dict[str, list[importlib.metadata.EntryPoint]] = {}
+    unreadable: list[PluginInfo] = []
+    foreign: list[PluginInfo] = []
+    seen: set[str] = set()
+    for dist in importlib.metadata.distributions():
+        name, version = _name_and_version(dist)
+        key = re.sub(r"[-_.]+", "-", name).lower()
+        if key in seen:
+            continue  # a second copy of one distribution: the first on sys.path is the one used
+        seen.add(key)
+        try:
+            entry_points = list(dist.entry_points)
+        except Exception as exc:  # malformed or undecodable entry_points.txt
+            records, for_ganinv = _unreadable(dist, name, version, exc)
+            (unreadable if for_ganinv else foreign).extend(records)
+            continue
+        for ep in entry_points:
+            if ep.group.startswith(ENTRY_POINT_PREFIX):
+                groups.setdefault(ep.group, []).append(ep)
+    _INSTALLED = InstalledPlugins(groups, unreadable, foreign)
+    return _INSTALLED
+
+
+def _name_and_version(dist: importlib.metadata.Distribution) -> tuple[str, str]:
+    try:
+        name = dist.metadata["Name"] or ""
+        version = dist.metadata["Version"] or "?"
+    except Exception:  # unreadable METADATA: name it by where it lives
+        name, version = "", "?"
+    if not name:
+        name = str(dist.locate_file(""))
+    return name, version
+
+
+def _unreadable(
+    dist: importlib.metadata.Distribution, name: str, version: str, exc: Exception
+) -> tuple[list[PluginInfo], bool]:
+    """FAILED records for a distribution whose entry points cannot be parsed; and whether its
+    file is meant for ganinv."""
+    where = str(dist.locate_file(""))
+    try:
+        text = dist.read_text("entry_points.txt") or ""
+    except Exception as read_exc:  # not even text: it may well be a ganinv plugin, so list it
+        reason = f"entry_points.txt is not readable text ({type(read_exc).__name__})"
+        return [PluginInfo("", name, where, name, version, False, reason)], True
+    kinds = sorted(set(re.findall(r"^\s*\[\s*ganinv\.(\w+)\s*\]", text, flags=re.M)))
+    reason = f"entry_points.txt cannot be parsed: {_bad_line(text) or _describe_failure(exc)}"
+    records = [PluginInfo(k, name, where, name, version, False, reason) for k in kinds or [""]]
+    return records, bool(kinds) or ENTRY_POINT_PREFIX in text
+
+
+def _bad_line(text: str) -> str:
+    """The first line of an entry_points.txt that is neither a section, a comment nor k = v."""
+    for number, line in enumerate(text.splitlines(), 1):
+        s = line.strip()
+        if s and not s.startswith(("#", ";")) and not s.startswith("[") and "=" not in s:
+            return f"line {number} {s[:80]!r} is not 'name = module:attribute'"
+    return ""
+
+
+def _distribution_of(ep: importlib.metadata.EntryPoint) -> tuple[str, str]:
+    if ep.dist is None:
+        return "unknown", "?"
+    return _name_and_version(ep.dist)
+
+
+def _describe_failure(exc: BaseException) -> str:
+    """One line for what a plugin's import did."""
+    if isinstance(exc, SystemExit):
+        return f"its import called sys.exit({exc.code!r})"
+    if isinstance(exc, KeyboardInterrupt):
+        return "its import raised KeyboardInterrupt"
+    text = " ".join(str(exc).split())
+    text = text if len(text) <= 300 else text[:297] + "..."
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+class _UserInterrupt:
+    pressed = False
+
+
+@contextmanager
+def _interrupts_from_user() -> Iterator[_UserInterrupt]:
+    """Tell a real Ctrl-C apart from a `KeyboardInterrupt` raised by a plugin's own code."""
+    user = _UserInterrupt()
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    ):
+        yield user
+        return
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        user.pressed = True
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield user
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def keep_torch_importable() -> list[PluginInfo]:
+    """Let torch import although a distribution's entry points are unreadable; return those.
+
+    `import torch` reads the entry points of every distribution (device-backend auto-loading) and
+    fails on the first unreadable file, so one broken plugin would stop every command. When one is
+    installed and torch is not imported yet, that auto-loading (which could not have worked) is
+    turned off for this process.
+    """
+    installed = installed_plugins()
+    broken = installed.unreadable + installed.foreign
+    if broken and "torch" not in sys.modules:
+        os.environ["TORCH_DEVICE_BACKEND_AUTOLOAD"] = "0"
+    return broken
 
 
 def _version(dist: str) -> str:
