@@ -19,9 +19,12 @@ import os
 import pickle
 from typing import Any
 
+import numpy as np
 import torch
 
-from ganinv.checkpoints.state import load_exact
+from ganinv.checkpoints.bounds import MAX_RESOLUTION
+from ganinv.checkpoints.safe_load import check_pickle, check_tensor, read_file, reword, torch_load
+from ganinv.checkpoints.state import build_network, load_exact
 from ganinv.core.errors import GanInvError
 from ganinv.stylegan2 import ops
 from ganinv.stylegan2.discriminator import StyleGAN2Discriminator
@@ -52,9 +55,12 @@ def _reconstruct_persistent_obj(meta: Any) -> PersistentState:
     return out
 
 
-def _load_from_bytes(data: bytes) -> Any:
-    # torch's own `_load_from_bytes` uses weights_only=False; these blobs only hold storages.
-    return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+def _load_from_bytes(data: Any) -> Any:
+    # torch's own `_load_from_bytes` uses weights_only=False; these blobs only hold storages, and
+    # `torch_load` checks the sizes they state against their length before torch allocates them.
+    if not isinstance(data, bytes):
+        raise GanInvError(f"a tensor record holds a {type(data).__name__}, expected bytes")
+    return torch_load(data, "a tensor record")
 
 
 def _allowed_globals() -> dict[tuple[str, str], Any]:
@@ -118,110 +124,165 @@ class SafeUnpickler(pickle.Unpickler):
 
 def read_pickle(path: str | os.PathLike[str]) -> dict[str, Any]:
     """The top-level dict of a network pickle, networks as `PersistentState` trees."""
+    data = read_file(path)
+    check_pickle(data, str(path))  # no stated length or memo index is trusted before this
     try:
-        with open(path, "rb") as f:
-            data = SafeUnpickler(f).load()
-    except GanInvError:
-        raise
-    except FileNotFoundError as exc:
-        raise GanInvError(f"no such checkpoint file: {path}") from exc
+        loaded = SafeUnpickler(io.BytesIO(data)).load()
+    except GanInvError as exc:
+        raise GanInvError(f"{path}: {exc}") from exc
     except Exception as exc:  # truncated or not a pickle at all
-        raise GanInvError(f"{path} is not a readable NVlabs network pickle: {exc}") from exc
-    if not isinstance(data, dict) or not any(k in data for k in ("G_ema", "G", "D")):
+        raise GanInvError(f"{path} is not a readable NVlabs network pickle: {reword(exc)}") from exc
+    if not isinstance(loaded, dict) or not any(k in loaded for k in ("G_ema", "G", "D")):
         raise GanInvError(
             f"{path} is a pickle but not an NVlabs network pickle (expected a dict with "
             "'G_ema', 'G' and 'D')"
         )
-    return data
+    return loaded
 
 
-def flatten_state(obj: dict[str, Any], prefix: str = "") -> dict[str, torch.Tensor]:
-    """Walk ``_parameters`` / ``_buffers`` / ``_modules``: the network's `state_dict()`."""
-    out: dict[str, torch.Tensor] = {}
-    non_persistent = obj.get("_non_persistent_buffers_set") or set()
-    for key, value in (obj.get("_parameters") or {}).items():
-        if value is not None:
-            out[prefix + key] = value.detach()
-    for key, value in (obj.get("_buffers") or {}).items():
-        if value is not None and key not in non_persistent:
-            out[prefix + key] = value.detach()
-    for key, module in (obj.get("_modules") or {}).items():
-        if module is not None:
-            out.update(flatten_state(module, prefix + key + "."))
-    return out
+# -- typed access to the pickled module trees: every value is checked before it is used --------
+MAX_DEPTH = 32  # module nesting; StyleGAN2's deepest parameter sits 4 levels down
 
 
-def _submodule(obj: dict[str, Any], path: str) -> dict[str, Any]:
-    for part in path.split("."):
-        obj = obj["_modules"][part]
+def _node(obj: Any, where: str) -> dict[str, Any]:
+    if not isinstance(obj, dict):
+        raise GanInvError(f"{where} is a {type(obj).__name__}, expected an NVlabs network module")
     return obj
 
 
-def _check_filters(state: dict[str, torch.Tensor], what: str) -> None:
+def _table(obj: dict[str, Any], key: str, where: str) -> dict[str, Any]:
+    value = obj.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+        raise GanInvError(f"{where}.{key} is a {type(value).__name__}, expected a dict by name")
+    return value
+
+
+def _number(obj: dict[str, Any], key: str, where: str, default: Any) -> Any:
+    """A plain int/float field (numpy scalars unwrapped), or `default` when absent/None."""
+    value = obj.get(key, default)
+    if value is None:
+        return default
+    if isinstance(value, (np.integer, np.floating)):
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise GanInvError(f"{where}.{key} is a {type(value).__name__}, expected a number")
+    return value
+
+
+def _text(obj: dict[str, Any], key: str, where: str, default: str) -> str:
+    value = obj.get(key, default)
+    if not isinstance(value, str):
+        raise GanInvError(f"{where}.{key} is a {type(value).__name__}, expected a string")
+    return value
+
+
+def flatten_state(obj: Any, prefix: str = "", where: str = "network", depth: int = 0) -> dict:
+    """Walk ``_parameters`` / ``_buffers`` / ``_modules``: the network's `state_dict()`."""
+    obj = _node(obj, where)
+    if depth > MAX_DEPTH:
+        raise GanInvError(f"{where}: modules nested deeper than {MAX_DEPTH} levels")
+    out: dict[str, torch.Tensor] = {}
+    non_persistent = obj.get("_non_persistent_buffers_set") or set()
+    if not isinstance(non_persistent, (set, frozenset)):
+        raise GanInvError(f"{where}._non_persistent_buffers_set is not a set")
+    for table in ("_parameters", "_buffers"):
+        for key, value in _table(obj, table, where).items():
+            if value is not None and key not in non_persistent:
+                out[prefix + key] = check_tensor(value, f"{where}.{key}").detach()
+    for key, module in _table(obj, "_modules", where).items():
+        if module is not None:
+            out.update(flatten_state(module, prefix + key + ".", f"{where}.{key}", depth + 1))
+    return out
+
+
+def _submodule(obj: dict[str, Any], path: str, where: str) -> dict[str, Any]:
+    for part in path.split("."):
+        modules = _table(obj, "_modules", where)
+        if part not in modules:
+            raise GanInvError(f"{where} has no submodule {part!r}")
+        where = f"{where}.{part}"
+        obj = _node(modules[part], where)
+    return obj
+
+
+def _dim(state: dict[str, torch.Tensor], key: str, dim: int, where: str) -> int:
+    """``state[key].shape[dim]``, naming the tensor when it is missing or has too few dims."""
+    if key not in state:
+        raise GanInvError(f"{where}.{key} is missing; is this a StyleGAN2 network?")
+    if state[key].dim() <= dim:
+        raise GanInvError(f"{where}.{key} has shape {tuple(state[key].shape)}; too few dimensions")
+    return int(state[key].shape[dim])
+
+
+def _check_filters(state: dict[str, torch.Tensor], where: str) -> None:
     expected = ops.setup_filter()
     for key, value in state.items():
-        if key.endswith("resample_filter") and not torch.allclose(
-            value.float() / value.float().sum(), expected, atol=1e-6
+        if not key.endswith("resample_filter"):
+            continue
+        value = value.float()
+        if value.shape != expected.shape or not torch.allclose(
+            value / value.sum(), expected, atol=1e-6
         ):
             raise GanInvError(
-                f"{what}: {key} is not the [1, 3, 3, 1] filter StyleGAN2 uses; custom resampling "
+                f"{where}.{key} is not the [1, 3, 3, 1] filter StyleGAN2 uses; custom resampling "
                 "filters are not supported"
             )
 
 
-def _conv_clamp(kwargs: dict[str, Any]) -> float | None:
-    clamp = kwargs.get("conv_clamp")
-    return None if clamp is None else float(clamp)
-
-
-def generator_from_pickle(net: PersistentState) -> StyleGAN2Generator:
+def generator_from_pickle(net: Any, where: str = "G_ema") -> StyleGAN2Generator:
     """Build a `StyleGAN2Generator` from the state of an NVlabs ``Generator``."""
-    if net.get("c_dim", 0):
-        raise GanInvError("conditional NVlabs generators (c_dim > 0) are not supported")
-    state = flatten_state(net)
+    net = _node(net, where)
+    if _number(net, "c_dim", where, 0):
+        raise GanInvError(f"{where}: conditional generators (c_dim > 0) are not supported")
+    state = flatten_state(net, where=where)
     if "synthesis.b4.const" not in state:
         raise GanInvError(
-            f"the NVlabs network {net.class_name!r} is not a StyleGAN2 generator (no "
+            f"{where} ({getattr(net, 'class_name', '')!r}) is not a StyleGAN2 generator (no "
             "synthesis.b4.const; StyleGAN3 pickles are not supported)"
         )
-    synthesis = _submodule(net, "synthesis")
-    for key, block in synthesis["_modules"].items():
-        if block.get("architecture", "skip") != "skip":
+    synthesis = _submodule(net, "synthesis", where)
+    for key, block in _table(synthesis, "_modules", f"{where}.synthesis").items():
+        block_where = f"{where}.synthesis.{key}"
+        architecture = _text(_node(block, block_where), "architecture", block_where, "skip")
+        if architecture != "skip":
             raise GanInvError(
-                f"synthesis block {key} uses architecture {block.get('architecture')!r}; only "
-                "'skip' (StyleGAN2 config-f) is supported"
+                f"{block_where} uses architecture {architecture[:40]!r}; only 'skip' "
+                "(StyleGAN2 config-f) is supported"
             )
-    _check_filters(state, "NVlabs generator")
-    init_kwargs = net.get("_init_kwargs") or {}
-
-    resolution = int(net.get("img_resolution") or synthesis["img_resolution"])
-    channels = {4: int(state["synthesis.b4.const"].shape[0])}
+    _check_filters(state, where)
+    init_kwargs = _table(net, "_init_kwargs", where)
+    synthesis_kwargs = _table(init_kwargs, "synthesis_kwargs", f"{where}._init_kwargs")
+    resolution = _number(net, "img_resolution", where, None)
+    if resolution is None:
+        resolution = _number(synthesis, "img_resolution", f"{where}.synthesis", 0)
+    channels = {4: _dim(state, "synthesis.b4.const", 0, where)}
     res = 8
     while f"synthesis.b{res}.conv0.weight" in state:
-        channels[res] = int(state[f"synthesis.b{res}.conv0.weight"].shape[0])
+        channels[res] = _dim(state, f"synthesis.b{res}.conv0.weight", 0, where)
         res *= 2
     if max(channels) != resolution:
         raise GanInvError(
-            f"NVlabs generator blocks reach {max(channels)} px, expected {resolution}"
+            f"{where}: generator blocks reach {max(channels)} px, but img_resolution is "
+            f"{resolution!r}"
         )
     mapping_layers = 0
     while f"mapping.fc{mapping_layers}.weight" in state:
         mapping_layers += 1
-    fc0 = _submodule(net, "mapping.fc0")
-    lr_mul = float(fc0.get("bias_gain", 0.01))
-    synthesis_kwargs = dict(init_kwargs.get("synthesis_kwargs") or {})
-    generator = StyleGAN2Generator(
-        z_dim=int(state["mapping.fc0.weight"].shape[1]),
-        w_dim=int(state["mapping.fc0.weight"].shape[0]),
-        resolution=resolution,
-        channels=channels,
-        channel_base=int(synthesis_kwargs.get("channel_base", 32768)),
-        channel_max=int(synthesis_kwargs.get("channel_max", 512)),
-        mapping_layers=mapping_layers,
-        mapping_lr_mul=lr_mul,
-        img_channels=int(state[f"synthesis.b{resolution}.torgb.weight"].shape[0]),
-        conv_clamp=_conv_clamp(synthesis_kwargs),
-    )
+    fc0 = _submodule(net, "mapping.fc0", where)
+    config = {
+        "z_dim": _dim(state, "mapping.fc0.weight", 1, where),
+        "w_dim": _dim(state, "mapping.fc0.weight", 0, where),
+        "resolution": resolution,
+        "channels": channels,
+        "channel_base": _number(synthesis_kwargs, "channel_base", where, 32768),
+        "channel_max": _number(synthesis_kwargs, "channel_max", where, 512),
+        "mapping_layers": mapping_layers,
+        "mapping_lr_mul": _number(fc0, "bias_gain", f"{where}.mapping.fc0", 0.01),
+        "img_channels": _dim(state, f"synthesis.b{resolution}.torgb.weight", 0, where),
+        "conv_clamp": _number(synthesis_kwargs, "conv_clamp", where, None),
+    }
     ours: dict[str, torch.Tensor] = {}
     for key, value in state.items():
         if key.endswith("resample_filter"):
@@ -232,42 +293,54 @@ def generator_from_pickle(net: PersistentState) -> StyleGAN2Generator:
             ours["mapping_network." + key[len("mapping.") :]] = value
         else:
             ours[key] = value
-    load_exact(generator, ours, "NVlabs generator")
-    return generator
+    shapes = {k: tuple(v.shape) for k, v in ours.items()}
+    generator = build_network("generator/stylegan2", StyleGAN2Generator, config, shapes, where)
+    load_exact(generator, ours, where)
+    return generator  # type: ignore[return-value]
 
 
-def discriminator_from_pickle(net: PersistentState) -> StyleGAN2Discriminator:
+def discriminator_from_pickle(net: Any, where: str = "D") -> StyleGAN2Discriminator:
     """Build a `StyleGAN2Discriminator` from the state of an NVlabs ``Discriminator``."""
-    if net.get("c_dim", 0):
-        raise GanInvError("conditional NVlabs discriminators (c_dim > 0) are not supported")
-    state = flatten_state(net)
-    for key, block in net["_modules"].items():
-        if block.get("architecture", "resnet") != "resnet":
+    net = _node(net, where)
+    if _number(net, "c_dim", where, 0):
+        raise GanInvError(
+            f"{where}: conditional NVlabs discriminators (c_dim > 0) are not supported"
+        )
+    state = flatten_state(net, where=where)
+    for key, block in _table(net, "_modules", where).items():
+        block_where = f"{where}.{key}"
+        architecture = _text(_node(block, block_where), "architecture", block_where, "resnet")
+        if architecture != "resnet":
             raise GanInvError(
-                f"discriminator block {key} uses architecture {block.get('architecture')!r}; "
-                "only 'resnet' (StyleGAN2 config-f) is supported"
+                f"{block_where} uses architecture {architecture[:40]!r}; only 'resnet' "
+                "(StyleGAN2 config-f) is supported"
             )
-    _check_filters(state, "NVlabs discriminator")
-    resolution = int(net["img_resolution"])
-    channels = {4: int(state["b4.conv.weight"].shape[0])}
+    _check_filters(state, where)
+    resolution = _number(net, "img_resolution", where, None)
+    if not isinstance(resolution, int) or not 4 <= resolution <= MAX_RESOLUTION:
+        raise GanInvError(f"{where}.img_resolution is {resolution!r}, expected 4..{MAX_RESOLUTION}")
+    channels = {4: _dim(state, "b4.conv.weight", 0, where)}
     for res in range(int.bit_length(resolution) - 1, 2, -1):
-        r = 2**res
-        channels[r] = int(state[f"b{r}.conv0.weight"].shape[0])
-    mbstd = _submodule(net, "b4.mbstd")
-    init_kwargs = dict(net.get("_init_kwargs") or {})
-    discriminator = StyleGAN2Discriminator(
-        resolution=resolution,
-        channels=channels,
-        channel_base=int(init_kwargs.get("channel_base", 32768)),
-        channel_max=int(init_kwargs.get("channel_max", 512)),
-        mbstd_group_size=int(mbstd.get("group_size", 4)),
-        mbstd_num_channels=int(mbstd.get("num_channels", 1)),
-        img_channels=int(state[f"b{resolution}.fromrgb.weight"].shape[1]),
-        conv_clamp=_conv_clamp(init_kwargs),
-    )
+        channels[2**res] = _dim(state, f"b{2**res}.conv0.weight", 0, where)
+    mbstd = _submodule(net, "b4.mbstd", where)
+    init_kwargs = _table(net, "_init_kwargs", where)
+    config = {
+        "resolution": resolution,
+        "channels": channels,
+        "channel_base": _number(init_kwargs, "channel_base", where, 32768),
+        "channel_max": _number(init_kwargs, "channel_max", where, 512),
+        "mbstd_group_size": _number(mbstd, "group_size", f"{where}.b4.mbstd", 4),
+        "mbstd_num_channels": _number(mbstd, "num_channels", f"{where}.b4.mbstd", 1),
+        "img_channels": _dim(state, f"b{resolution}.fromrgb.weight", 1, where),
+        "conv_clamp": _number(init_kwargs, "conv_clamp", where, None),
+    }
     ours = {"blocks." + k: v for k, v in state.items() if not k.endswith("resample_filter")}
-    load_exact(discriminator, ours, "NVlabs discriminator")
-    return discriminator
+    shapes = {k: tuple(v.shape) for k, v in ours.items()}
+    discriminator = build_network(
+        "discriminator/stylegan2", StyleGAN2Discriminator, config, shapes, where
+    )
+    load_exact(discriminator, ours, where)
+    return discriminator  # type: ignore[return-value]
 
 
 def load_nvlabs(path: str | os.PathLike[str]) -> tuple[dict[str, torch.nn.Module], dict[str, Any]]:
@@ -275,10 +348,18 @@ def load_nvlabs(path: str | os.PathLike[str]) -> tuple[dict[str, torch.nn.Module
     data = read_pickle(path)
     networks: dict[str, torch.nn.Module] = {}
     source = "G_ema" if data.get("G_ema") is not None else "G"
-    if data.get(source) is not None:
-        networks["generator"] = generator_from_pickle(data[source])
-    if data.get("D") is not None:
-        networks["discriminator"] = discriminator_from_pickle(data["D"])
+    try:
+        if data.get(source) is not None:
+            networks["generator"] = generator_from_pickle(data[source], source)
+        if data.get("D") is not None:
+            networks["discriminator"] = discriminator_from_pickle(data["D"], "D")
+    except GanInvError as exc:
+        raise GanInvError(f"{path}: {exc}") from exc
+    except Exception as exc:  # a layout no check above foresaw: still the file's fault
+        raise GanInvError(
+            f"{path}: unexpected NVlabs network layout ({reword(exc)}); is this a StyleGAN2 "
+            "(stylegan2-ada-pytorch) network pickle?"
+        ) from exc
     if not networks:
         raise GanInvError(f"{path} holds no generator or discriminator")
     meta = {"source_format": "nvlabs", "generator_source": source}
