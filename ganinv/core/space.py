@@ -14,6 +14,9 @@ from ganinv.core.errors import GanInvError
 from ganinv.core.generator import Generator
 from ganinv.core.io import atomic_write
 
+# Roles a space may give its code parts for generic encoders (`InversionSpace.code_part_roles`).
+CODE_PART_ROLES = ("vector", "layers", "spatial", "fixed")
+
 
 @dataclass
 class Code:
@@ -103,7 +106,14 @@ class InversionSpace:
 
     Contract: codes live on the generator's device; `render` returns [B, 3, R, R] in [-1, 1] and
     is differentiable with respect to every tensor in `trainable(code)`.
-    Subclasses set ``name`` (the registered name) and implement the methods below.
+
+    Required of a subclass: ``name`` (equal to its registered name), `init_code` and `render`.
+    Everything else is optional and has a default: `to_wplus`, `apply_direction` and `blend`
+    raise a `GanInvError` saying the space does not support them (override to support editing and
+    the W-norm loss); `trainable`, `regularizer`, `difference`, `add` and `check` work for any
+    code; `code_part_roles` (hints for generic encoders), `latent_noise_std`, `is_noise_part` and
+    `init_noise_parts` (what optimisation refiners ask) default to "nothing special".
+    Refiners and generic encoders use only these methods, so a third-party space works with them.
     """
 
     name: str = ""
@@ -111,19 +121,36 @@ class InversionSpace:
     def __init__(self, generator: Generator) -> None:
         self.generator = generator
 
-    # -- creating and rendering ----------------------------------------------------------------
+    # -- required: creating and rendering --------------------------------------------------------
     def init_code(self, batch_size: int) -> Code:
-        """The neutral starting code (e.g. w_avg), for optimisation from scratch."""
+        """The neutral starting code (e.g. w_avg), for optimisation from scratch; its parts and
+        shapes are the space's code layout (generic encoders read it from ``init_code(1)``)."""
         raise NotImplementedError
 
     def render(self, code: Code, noise_mode: str = "const") -> torch.Tensor:
+        """Images [B, 3, R, R] in [-1, 1], differentiable in the trainable tensors."""
         raise NotImplementedError
 
+    # -- optional: W+ (editing, the W-norm loss) -------------------------------------------------
     def to_wplus(self, code: Code) -> torch.Tensor:
         """The W+ codes [B, num_ws, w_dim] this code renders with (for editing and the W-norm)."""
-        raise NotImplementedError
+        raise GanInvError(
+            f"space {self.name!r} has no W+ codes (to_wplus), which this operation needs (W-norm "
+            "loss, encoder consistency, editing); use a space that defines to_wplus"
+        )
 
-    # -- optimisation ---------------------------------------------------------------------------
+    # -- optional: hints for generic encoders ----------------------------------------------------
+    def code_part_roles(self) -> dict[str, str]:
+        """How a generic encoder should predict each part of `init_code`'s code.
+
+        Part name -> ``"vector"`` ([D], one head), ``"layers"`` ([N, D], one head per row),
+        ``"spatial"`` ([C, H, W], a conv head) or ``"fixed"`` (not predicted; kept at its initial
+        value). Parts not named are inferred from their shape (1, 2 or 3 dimensions besides the
+        batch). Default: no hints.
+        """
+        return {}
+
+    # -- optional: optimisation ------------------------------------------------------------------
     def trainable(self, code: Code) -> list[torch.Tensor]:
         """Tensors of `code` an optimiser may update (made leaf tensors requiring grad)."""
         out = []
@@ -137,17 +164,56 @@ class InversionSpace:
         """The space's own penalty (0 by default)."""
         return torch.zeros((), device=self.generator.w_avg.device)
 
-    # -- editing --------------------------------------------------------------------------------
+    def latent_noise_std(self, key: str) -> float | None:
+        """Scale of the random perturbation an optimiser adds to part `key` early in a run (the
+        StyleGAN2 projector's "noise ramp"); None: the part is not perturbed.
+
+        Default: the generator's W spread (RMS distance of mapped samples from their mean, 10 000
+        seeded z, computed once) for parts named ``w`` or ``wplus``; None for any other part.
+        """
+        if key not in ("w", "wplus"):
+            return None
+        cached = getattr(self, "_w_spread", None)
+        if cached is None:
+            from ganinv.core.latent_stats import w_std
+
+            cached = w_std(self.generator)
+            self._w_spread = cached
+        return cached
+
+    def is_noise_part(self, key: str) -> bool:
+        """Whether part `key` holds per-image synthesis noise maps [B, 1, R, R] (optimisers keep
+        them unperturbed, regularise and renormalise them; encoders do not predict them).
+        Default: no part is."""
+        return False
+
+    def init_noise_parts(self, batch_size: int, seed: int) -> dict[str, torch.Tensor]:
+        """Fresh per-image noise-map parts to add to a code (noise optimisation). Default: the
+        space renders no per-image noise, so this raises a `GanInvError`."""
+        raise GanInvError(
+            f"space {self.name!r} cannot render per-image noise maps; set optimize_noise: false "
+            "or use a space that supports them (z, w, wplus, sdic)"
+        )
+
+    # -- optional: editing -----------------------------------------------------------------------
     def apply_direction(self, code: Code, direction: torch.Tensor, strength: float) -> Code:
         """Move along a latent direction ([w_dim] or [num_ws, w_dim]) in W+; other parts kept."""
-        raise NotImplementedError
+        raise GanInvError(
+            f"space {self.name!r} does not support edit directions (apply_direction); edit in a "
+            "space that does, e.g. 'wplus'"
+        )
 
     def blend(self, structure: Code, appearance: Code) -> Code:
         """A code with the spatial structure of one image and the appearance of another."""
-        raise NotImplementedError
+        raise GanInvError(
+            f"space {self.name!r} does not support blending structure and appearance (blend); "
+            "blend in a space that does, e.g. 'wplus'"
+        )
 
     def difference(self, edited: Code, source: Code) -> Code:
         """The edit that turns `source` into `edited` (one-pair custom editing)."""
+        self.check(edited)
+        self.check(source)
         return Code(
             self.name, {k: edited[k] - source[k] for k in source.tensors}, dict(source.meta)
         )
@@ -169,6 +235,7 @@ class InversionSpace:
         )
 
     def check(self, code: Code) -> None:
+        """Raise a `GanInvError` for a code this space cannot render (another space's)."""
         if code.space != self.name:
             raise GanInvError(
                 f"code of space {code.space!r} given to space {self.name!r}; invert again with "

@@ -21,9 +21,8 @@ from ganinv.core.errors import GanInvError
 from ganinv.core.refiner import Refiner
 from ganinv.core.space import Code, InversionSpace
 from ganinv.losses.base import LossInputs
-from ganinv_baselines.latent_stats import w_std
 from ganinv_baselines.loss_terms import WeightedLosses
-from ganinv_baselines.noise import initial_noise, is_noise_key, noise_regularizer, renormalize_
+from ganinv_baselines.noise import noise_regularizer, renormalize_
 
 
 def projector_lr_ramp(t: float, rampup: float, rampdown: float) -> float:
@@ -51,13 +50,12 @@ class OptimizeRefiner(Refiner):
     steps, lr, betas:       Adam settings; the lr follows `projector_lr_ramp`.
     lr_rampup, lr_rampdown: fractions of the run for the ramps (0 disables; both 0 = constant lr).
     latent_noise:           perturbation factor times the part's spread
-                            (``space.latent_noise_std(key)`` where the space defines it; for
-                            other spaces the W spread for parts named ``w``/``wplus``, no
-                            perturbation elsewhere); 0 disables.
+                            (``space.latent_noise_std(key)``; the interface's default is the
+                            W spread for parts named ``w``/``wplus``, none elsewhere); 0 disables.
     latent_noise_ramp:      fraction of the run over which the perturbation anneals to zero.
     losses:                 registered loss names to weights (or ``{weight: w, **args}``).
-    optimize_noise:         also optimise per-image noise maps (needs a space that renders them,
-                            e.g. the baseline z/w/wplus spaces); they are returned in the code.
+    optimize_noise:         also optimise per-image noise maps (``space.init_noise_parts``; the
+                            baseline z/w/wplus spaces and sdic); they are returned in the code.
     noise_regularize:       weight of the noise autocorrelation regulariser.
     seed:                   seeds the perturbations and the initial noise maps.
     After `refine`, ``history`` holds the total loss of every step (floats).
@@ -105,12 +103,7 @@ class OptimizeRefiner(Refiner):
     def _perturbation_stds(self, space: InversionSpace, keys: list[str]) -> dict[str, float]:
         stds = {}
         for key in keys:
-            if is_noise_key(key):
-                continue
-            if hasattr(space, "latent_noise_std"):
-                std = space.latent_noise_std(key)
-            else:
-                std = w_std(space.generator) if key in ("w", "wplus") else None
+            std = None if space.is_noise_part(key) else space.latent_noise_std(key)
             if std is not None:
                 stds[key] = std
         return stds
@@ -136,20 +129,15 @@ class OptimizeRefiner(Refiner):
             )
         images = images.to(device)
         code = code.clone().to(device)
-        if self.optimize_noise and not any(is_noise_key(k) for k in code.tensors):
-            if not getattr(space, "renders_noise_parts", False):
-                raise GanInvError(
-                    f"space {space.name!r} cannot render per-image noise maps; set "
-                    "optimize_noise: false or use the z / w / wplus spaces"
-                )
-            code.tensors.update(initial_noise(g, code.batch_size, seed=self.seed))
+        if self.optimize_noise and not any(space.is_noise_part(k) for k in code.tensors):
+            code.tensors.update(space.init_noise_parts(code.batch_size, seed=self.seed))
         params = space.trainable(code)
         trained = {k: v for k, v in code.tensors.items() if any(v is p for p in params)}
         if not self.optimize_noise:  # noise maps a code already carries stay as they are
-            for key in [k for k in trained if is_noise_key(k)]:
+            for key in [k for k in trained if space.is_noise_part(k)]:
                 code.tensors[key] = trained.pop(key).detach()
             params = [p for p in params if any(p is v for v in trained.values())]
-        noises = [v for k, v in trained.items() if is_noise_key(k)]
+        noises = [v for k, v in trained.items() if space.is_noise_part(k)]
         stds = self._perturbation_stds(space, list(trained))
         losses = self._loss_module(device)
         optimizer = torch.optim.Adam(params, lr=self.lr, betas=self.betas)

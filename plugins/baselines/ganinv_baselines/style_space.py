@@ -8,7 +8,7 @@ from ganinv.core.errors import GanInvError
 from ganinv.core.generator import Generator, NoiseMode
 from ganinv.core.space import Code, InversionSpace
 from ganinv_baselines.latent_stats import w_std
-from ganinv_baselines.noise import is_noise_key, noise_override
+from ganinv_baselines.noise import initial_noise, is_noise_key, noise_override
 
 
 class StyleSpace(InversionSpace):
@@ -21,8 +21,6 @@ class StyleSpace(InversionSpace):
     """
 
     latent_key: str = ""
-    # Read by the optimize refiner: codes of this space may carry per-image noise maps.
-    renders_noise_parts = True
 
     def __init__(self, generator: Generator, w_std_samples: int = 10000) -> None:
         super().__init__(generator)
@@ -80,13 +78,19 @@ class StyleSpace(InversionSpace):
         return self._w_std
 
     def latent_noise_std(self, key: str) -> float | None:
-        """Scale of the projector's annealed perturbation for code part `key` (None: no noise).
-
-        An optional protocol read by the ``optimize`` refiner; noise maps are never perturbed.
-        """
+        """Scale of the projector's annealed perturbation for code part `key` (None: no noise):
+        the W spread for the latent part (from `w_std_samples` draws); noise maps are never
+        perturbed."""
         if key == self.latent_key:
             return self.w_std()
         return None
+
+    def is_noise_part(self, key: str) -> bool:
+        return is_noise_key(key)
+
+    def init_noise_parts(self, batch_size: int, seed: int) -> dict[str, torch.Tensor]:
+        """N(0, 1) maps ``noise.<i>`` [B, 1, R, R], one per generator noise buffer."""
+        return initial_noise(self.generator, batch_size, seed=seed)
 
     # -- editing --------------------------------------------------------------------------------
     def _direction_wplus(self, direction: torch.Tensor) -> torch.Tensor:

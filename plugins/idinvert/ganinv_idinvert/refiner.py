@@ -14,7 +14,6 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from ganinv_baselines.noise import is_noise_key
 from ganinv_baselines.optimize import OptimizeRefiner
 
 from ganinv.core.encoder import Encoder
@@ -107,14 +106,17 @@ class IDInvertRefiner(OptimizeRefiner):
         encoder = self._encoder_for(space)
         resolution = getattr(encoder, "input_resolution", fake.shape[-1])
         reencoded = encoder(resize_for(fake, resolution))
-        term = domain_regularizer(code, reencoded)
+        term = domain_regularizer(code, reencoded, space)
         self.domain_history.append(float(term.detach()))
         return self.lambda_dom * term, {"domain": float(term.detach())}
 
 
-def domain_regularizer(code: Code, reencoded: Code) -> torch.Tensor:
-    """Sum over the latent parts of mean((code - E(G(code)))^2); noise maps are not compared."""
-    keys = [k for k in code.tensors if not is_noise_key(k)]
+def domain_regularizer(
+    code: Code, reencoded: Code, space: InversionSpace | None = None
+) -> torch.Tensor:
+    """Sum over the latent parts of mean((code - E(G(code)))^2); the noise maps of `space`
+    (``space.is_noise_part``) are not compared."""
+    keys = [k for k in code.tensors if space is None or not space.is_noise_part(k)]
     missing = [k for k in keys if k not in reencoded.tensors]
     if missing:
         raise GanInvError(
