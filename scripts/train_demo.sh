@@ -34,7 +34,7 @@ ship() {  # ship RUN_FILE NAME: copy a trained generator into the registry asset
 train_encoder() {  # train_encoder NAME (continues an interrupted run)
   local config="${CONFIG[$1]:-}" args=("out=runs/demo-$1")
   [ -n "$config" ] || { echo "unknown demo encoder '$1'; choose from: ${ENCODERS[*]}" >&2; exit 2; }
-  [ -f "runs/demo-$1/checkpoints/latest.pt" ] && args+=(--resume)
+  [ -f "runs/demo-$1/config.yaml" ] && args+=(--resume)  # a run, even one without a checkpoint yet
   [ -n "${STEPS:-}" ] && args+=("steps=$STEPS")
   if [ -n "${THREADS:-}" ]; then export OMP_NUM_THREADS="$THREADS"; fi
   "$PY" -m ganinv train "$config" "${args[@]}"

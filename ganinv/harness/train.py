@@ -16,11 +16,14 @@ each step and per-process batch statistics differ from a single process's.
 Output directory ``out``: ``config.yaml`` (resolved), ``log.jsonl``, ``checkpoints/latest.pt`` and
 ``checkpoints/best.pt`` (weights-only loadable), ``encoder_latest.safetensors`` and
 ``encoder_best.safetensors`` (exported encoders that `ganinv eval` / `invert` rebuild).
+A run is never clobbered: a folder holding a run is refused without ``--resume``; a resume whose
+config differs outside `RESUME_MAY_CHANGE` is refused; one process at a time holds ``out``'s lock.
 """
 
 from __future__ import annotations
 
 import time
+from contextlib import nullcontext
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -35,6 +38,7 @@ from tqdm import tqdm
 from ganinv.core.config import save_config, to_dict
 from ganinv.core.errors import GanInvError
 from ganinv.harness.checkpoint import (
+    KillPoint,
     load_training_state,
     remove_stale_temporaries,
     save_training_state,
@@ -48,10 +52,24 @@ from ganinv.harness.method import build_method, load_generator_for, save_encoder
 from ganinv.harness.optim import build_optimizer, build_scheduler
 from ganinv.harness.resize import to_encoder_input, to_size_of
 from ganinv.harness.rng import capture_rng, restore_rng, seed_everything
+from ganinv.harness.run_guard import (
+    check_resume_config,
+    parse_saved_config,
+    plain_config,
+    refuse_existing_run,
+)
+from ganinv.harness.run_lock import RunLock
 from ganinv.harness.sampling import StepBatchSampler
 from ganinv.harness.schema import TrainConfig
 from ganinv.losses.adversarial import discriminator_loss, r1_penalty
 from ganinv.losses.base import LossInputs
+
+# What a resumed run may change: its length and how it reports. Everything else (data, method,
+# losses, optimiser, seed, batch, workers: the random streams depend on them) must stay as saved.
+# A longer `steps` stretches a decaying learning-rate schedule over the new length.
+RESUME_MAY_CHANGE = ("steps", "log_every", "checkpoint_every", "progress", "tensorboard", "out")
+# Files whose presence marks `out` as holding a run.
+RUN_FILES = ("checkpoints/latest.pt", "log.jsonl", "config.yaml", "encoder_latest.safetensors")
 
 
 def _loss_weight_and_args(name: str, value: Any) -> tuple[float, dict[str, Any]]:
@@ -124,6 +142,9 @@ class Trainer:
         self.ckpt_dir = self.out / "checkpoints"
         if config.steps < 1:
             raise GanInvError(f"steps must be at least 1; got {config.steps}")
+        if not resume:
+            refuse_existing_run(self.out, RUN_FILES, "ganinv train")
+        self.kill_point = KillPoint()
         seed_everything(config.seed)
 
         generator = load_generator_for(_method_generator(config), device)
@@ -204,7 +225,25 @@ class Trainer:
     def _resume(self) -> None:
         remove_stale_temporaries(self.ckpt_dir)
         remove_stale_temporaries(self.out)
-        state = load_training_state(self.ckpt_dir / "latest.pt")
+        latest = self.ckpt_dir / "latest.pt"
+        saved_yaml = self.out / "config.yaml"
+        if not latest.exists() and saved_yaml.is_file():
+            # Killed before its first checkpoint: nothing to restore, so it restarts at step 0
+            # (the same run, as long as the config is the same).
+            self._check_config(saved_yaml.read_text(encoding="utf-8"), str(saved_yaml))
+            if self.ctx.is_main:
+                truncate_log(self.out / "log.jsonl", 0)
+            return
+        state = load_training_state(latest)
+        self._check_config(state.get("config"), f"{str(latest)!r} (field 'config')")
+        step = state.get("step")
+        if not isinstance(step, int) or step < 0:
+            raise GanInvError(f"{str(latest)!r}: field 'step' must be a count, got {step!r}")
+        if self.config.steps < step:
+            raise GanInvError(
+                f"steps={self.config.steps} is below the step {step} the run in "
+                f"{str(self.out)!r} has reached; resume with steps >= {step}"
+            )
         self.encoder.load_state_dict(state["encoder"])
         self.encoder.load_auxiliary_state(state.get("encoder_auxiliary", {}))
         self.optimizer.load_state_dict(state["optimizer"])
@@ -220,6 +259,12 @@ class Trainer:
         self.best = dict(state["best"])
         if self.ctx.is_main:
             truncate_log(self.out / "log.jsonl", self.step)
+
+    def _check_config(self, saved_text: Any, source: str) -> None:
+        saved = parse_saved_config(saved_text, source)
+        check_resume_config(
+            saved, plain_config(self.config), RESUME_MAY_CHANGE, source, "ganinv train"
+        )
 
     def _save(self, name: str) -> None:
         state = self._state()  # collective under torch.distributed: every rank takes part
@@ -401,10 +446,14 @@ class Trainer:
             if record is not None and logger is not None:
                 logger.log(record)
                 bar.set_postfix(loss=f"{record.get('loss/total', float('nan')):.4f}")
+            if self.ctx.is_main:  # the others follow when torchrun tears the group down
+                self.kill_point.step_finished()
             if improved:
                 self._save("best")
             if self.step % cfg.checkpoint_every == 0 or last:
                 self._save("latest")
+                if self.ctx.is_main:
+                    self.kill_point.checkpoint_written()
             bar.update(1)
         bar.close()
         if logger is not None:
@@ -424,6 +473,11 @@ def run_training(
     dist_ctx: DistContext | None = None,
     resume: bool = False,
 ) -> dict[str, Any]:
-    """Train (or resume) and return ``{step, best, out}``."""
+    """Train (or resume) and return ``{step, best, out}``.
+
+    The main process holds ``out``'s lock from before it looks at the folder until the run ends.
+    """
     config = replace(config)
-    return Trainer(config, device, dist_ctx, resume).run()
+    is_main = dist_ctx is None or dist_ctx.is_main
+    with RunLock(config.out, "ganinv train") if is_main else nullcontext():
+        return Trainer(config, device, dist_ctx, resume).run()

@@ -6,7 +6,9 @@ NVlabs loop does. Lazy regularisation rescales Adam's lr and betas by interval /
 
 Resumable exactly: the state (networks, optimisers, step, RNG states) is written atomically as a
 weights-only torch file every `checkpoint_kimg`; `--resume` continues from it. Snapshots of
-(G_ema, D) in our safetensors format are what the rest of the library loads.
+(G_ema, D) in our safetensors format are what the rest of the library loads. A run is never
+clobbered: without ``--resume`` a folder holding a run is refused, a resume may change only
+`RESUME_MAY_CHANGE`, and one process at a time holds the folder's lock.
 """
 
 from __future__ import annotations
@@ -20,14 +22,28 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import yaml
 from torch import nn
 
-from ganinv.core.config import save_config
+from ganinv.core.config import save_config, to_dict
 from ganinv.core.errors import GanInvError
 from ganinv.core.io import atomic_write_text
-from ganinv.harness.checkpoint import load_training_state, save_training_state
+from ganinv.harness.checkpoint import KillPoint, load_training_state, save_training_state
 from ganinv.harness.rng import capture_rng, restore_rng, seed_everything
+from ganinv.harness.run_guard import (
+    check_resume_config,
+    parse_saved_config,
+    plain_config,
+    refuse_existing_run,
+)
+from ganinv.harness.run_lock import RunLock
 from ganinv.losses.adversarial import discriminator_loss, generator_loss, r1_penalty
+
+# What a resumed run may change: its length, checkpoint spacing, threads and device (the state
+# loads onto any device; other thread counts change float sums, not the recipe).
+RESUME_MAY_CHANGE = ("output", "total_kimg", "checkpoint_kimg", "threads", "device")
+# Files whose presence marks `output` as holding a run.
+RUN_FILES = ("checkpoint.pt", "network-snapshot.safetensors", "log.jsonl", "config.yaml", "DONE")
 
 
 @dataclass
@@ -278,6 +294,7 @@ class GanTrainer:
             "pl_mean": self.pl_mean,
             "batches": self.batches.state(),
             "rng": capture_rng(),
+            "config": yaml.safe_dump(to_dict(self.config), sort_keys=False),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -311,10 +328,25 @@ class GanTrainer:
         self.write_samples(self.out / "samples.png")
 
     def resume(self) -> bool:
-        if not self.checkpoint_path.is_file():
+        """Continue from the checkpoint (True), or start afresh where a run was stopped before
+        its first one (False); either way only after the config is checked against the run's."""
+        saved_yaml = self.out / "config.yaml"
+        if not self.checkpoint_path.exists():
+            if saved_yaml.is_file():
+                self._check_config(saved_yaml.read_text(encoding="utf-8"), str(saved_yaml))
             return False
-        self.load_state_dict(load_training_state(self.checkpoint_path))
+        state = load_training_state(self.checkpoint_path)
+        source = f"{str(self.checkpoint_path)!r} (field 'config')"
+        if "config" not in state and saved_yaml.is_file():  # written before the field existed
+            state["config"], source = saved_yaml.read_text(encoding="utf-8"), str(saved_yaml)
+        self._check_config(state.get("config"), source)
+        self.load_state_dict(state)
         return True
+
+    def _check_config(self, saved_text: Any, source: str) -> None:
+        saved = parse_saved_config(saved_text, source)
+        current = plain_config(self.config)
+        check_resume_config(saved, current, RESUME_MAY_CHANGE, source, "ganinv train-gan")
 
     def start_from_snapshot(self, path: str) -> None:
         """Warm start from a `network-snapshot.safetensors`: its G_ema becomes G and G_ema, its
@@ -349,17 +381,19 @@ class GanTrainer:
 
     # -- loop -----------------------------------------------------------------------------------
     def train(self, resume: bool = False, max_seconds: float | None = None) -> None:
+        """Train to `total_kimg` holding the output folder's lock (see `RunLock`)."""
+        with RunLock(self.out, "ganinv train-gan"):
+            self._train(resume, max_seconds)
+
+    def _train(self, resume: bool, max_seconds: float | None) -> None:
         from tqdm import tqdm
 
         cfg = self.config
-        self.out.mkdir(parents=True, exist_ok=True)
+        kill_point = KillPoint()
+        if not resume:
+            refuse_existing_run(self.out, RUN_FILES, "ganinv train-gan")
         if resume and self.resume():
             print(f"train-gan: resumed at {self.nimg / 1000:.1f} kimg (step {self.step})")
-        elif self.checkpoint_path.exists() and not resume:
-            raise GanInvError(
-                f"{str(self.out)!r} already holds a training run; pass --resume to continue it "
-                "or choose another output directory"
-            )
         elif cfg.init_from:
             self.start_from_snapshot(cfg.init_from)
             print(f"train-gan: started from {cfg.init_from} at {self.nimg / 1000:.1f} kimg")
@@ -375,6 +409,7 @@ class GanTrainer:
             while self.nimg < total:
                 stats = self.train_step()
                 bar.update(cfg.batch_size)
+                kill_point.step_finished()
                 if self.nimg >= next_ckpt or self.nimg >= total:
                     next_ckpt += int(cfg.checkpoint_kimg * 1000)
                     self.save()
@@ -382,11 +417,13 @@ class GanTrainer:
                     record["sec"] = round(time.time() - start, 1)
                     log.write(json.dumps(record) + "\n")
                     log.flush()
+                    kill_point.checkpoint_written()
                     bar.set_postfix(
                         loss_g=f"{stats['loss_g']:.3f}", loss_d=f"{stats['loss_d']:.3f}"
                     )
                 if max_seconds is not None and time.time() - start > max_seconds:
                     self.save()
+                    kill_point.checkpoint_written()
                     break
         bar.close()
         if self.nimg >= total:
