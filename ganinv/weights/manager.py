@@ -19,6 +19,7 @@ from typing import Any
 
 import torch
 
+from ganinv.checkpoints.safe_load import check_state, reword, torch_load
 from ganinv.core.errors import GanInvError
 from ganinv.core.io import atomic_write, atomic_write_text
 from ganinv.weights.cache import CACHE_ENV, cache_dir, sha256_file
@@ -50,13 +51,18 @@ def read_manifest(directory: Path | None = None) -> dict[str, Any]:
     path = (directory or cache_dir()) / MANIFEST
     if not path.is_file():
         return {}
+    redo = "delete it and run `ganinv weights install` (user files: install them again with --from)"
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise GanInvError(
-            f"the weights manifest {path} is unreadable ({exc}); delete it and run "
-            "`ganinv weights install` (user files: install them again with --from)"
-        ) from exc
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError) as exc:
+        raise GanInvError(f"the weights manifest {path} is unreadable ({exc}); {redo}") from exc
+    # The manifest is data too: each record must be an object with a sha256 string.
+    if not isinstance(manifest, dict):
+        raise GanInvError(f"the weights manifest {path} is not a JSON object; {redo}")
+    for name, record in manifest.items():
+        if not isinstance(record, dict) or not isinstance(record.get("sha256"), str):
+            raise GanInvError(f"the weights manifest {path}: entry {name!r} has no sha256; {redo}")
+    return manifest
 
 
 def _record(entry: WeightSpec, sha: str, origin: str, check: dict[str, Any]) -> None:
@@ -208,18 +214,15 @@ def weights_path(name: str) -> Path:
 
 
 def _torch_load(path: Path, entry: WeightSpec) -> dict[str, torch.Tensor]:
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise GanInvError(
-            f"{path} is not a plain PyTorch state dict loadable without executing code "
-            f"(expected {entry.filename!r}, {entry.description}): {exc}"
-        ) from exc
+    kind = (
+        "a plain PyTorch state dict loadable without executing code (expected "
+        f"{entry.filename!r}, {entry.description})"
+    )
+    state = torch_load(path, str(path), kind=kind)
     if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
         state = state["state_dict"]
-    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise GanInvError(f"{path} does not hold a state dict of tensors ({entry.description})")
-    return dict(state)
+    # Every value a tensor backed by the data it claims (no stride-0 giants), names as keys.
+    return check_state(state, f"{path} ({entry.description})")
 
 
 def load_state_dict(name: str) -> dict[str, torch.Tensor]:
@@ -229,7 +232,13 @@ def load_state_dict(name: str) -> dict[str, torch.Tensor]:
     if path.suffix == ".safetensors":
         from safetensors.torch import load_file
 
-        return load_file(str(path))
+        try:
+            return load_file(str(path))
+        except Exception as exc:
+            raise GanInvError(
+                f"{path} is not a readable safetensors file: {reword(exc)}; reinstall it with "
+                f"`ganinv weights install {name} --force`"
+            ) from exc
     return _torch_load(path, entry)
 
 

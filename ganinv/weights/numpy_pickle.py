@@ -11,6 +11,7 @@ import os
 import pickle
 from typing import Any
 
+from ganinv.checkpoints.safe_load import check_pickle, read_file, reword
 from ganinv.core.errors import GanInvError
 
 # (module, name) pairs that rebuild ndarrays and dtypes; numpy 2 moved `core` to `_core`.
@@ -43,11 +44,13 @@ class _NumpyOnlyUnpickler(pickle.Unpickler):
 
 def load_numpy_pickle(path: str | os.PathLike[str]) -> Any:
     """Nested dicts/lists of numpy arrays from `path`, refusing any other object."""
-    with open(path, "rb") as f:
-        data = f.read()
+    data = read_file(path)
+    check_pickle(data, os.fspath(path))  # stated lengths and memo indices checked first
     try:
         return _NumpyOnlyUnpickler(io.BytesIO(data)).load()
     except GanInvError:
         raise
     except Exception as exc:
-        raise GanInvError(f"{os.fspath(path)!r} is not a readable numpy pickle: {exc}") from exc
+        raise GanInvError(
+            f"{os.fspath(path)!r} is not a readable numpy pickle: {reword(exc)}"
+        ) from exc
