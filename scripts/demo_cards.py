@@ -111,6 +111,14 @@ def generator_card(path: Path) -> dict[str, Any]:
     return card
 
 
+def _shown(path: str) -> str:
+    """A path from a header (absolute once read) as the repository names it."""
+    try:
+        return str(Path(path).relative_to(ROOT))
+    except ValueError:
+        return path
+
+
 def encoder_card(name: str, path: Path) -> dict[str, Any]:
     title, config = ENCODERS[name]
     specs, _, info = read_encoder_file(path)
@@ -129,7 +137,7 @@ def encoder_card(name: str, path: Path) -> dict[str, Any]:
     card["provenance"] = {
         "verified": [
             f"exported by `ganinv train {config}` at step {info.get('step', '?')} (final weights)",
-            f"generator {specs['generator']}",
+            f"generator {_shown(specs['generator'])}",
         ],
         "unverified": [],
         "looked_at": [config],

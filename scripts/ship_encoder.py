@@ -1,6 +1,8 @@
 """Copy an encoder exported by `ganinv train` into the repository with its floating-point tensors
 stored as float16, to keep the shipped demo weights small (they load into float32 networks:
-`load_state_dict` casts). The header (specs, training info) is kept; the copy is atomic.
+`load_state_dict` casts). The header (specs, training info) is kept, its paths (the generator, a
+base encoder) rewritten relative to TARGET so the copy works from any working folder; the copy is
+atomic. SOURCE may be TARGET (rewrites an older file's header; float16 tensors stay bit-identical).
 
   python scripts/ship_encoder.py SOURCE TARGET
   (e.g. runs/demo-psp/encoder_latest.safetensors registry/assets/demo_psp.safetensors)
@@ -9,14 +11,11 @@ stored as float16, to keep the shipped demo weights small (they load into float3
 from __future__ import annotations
 
 import argparse
-import json
 
 import torch
-from safetensors import safe_open
-from safetensors.torch import save_file
 
-from ganinv.core.io import atomic_write
-from ganinv.harness.method import read_encoder_file
+from ganinv.core.safetensors_io import read_tensors
+from ganinv.harness.encoder_file import read_encoder_header, write_encoder_file
 
 
 def main() -> None:
@@ -24,15 +23,14 @@ def main() -> None:
     parser.add_argument("source")
     parser.add_argument("target")
     args = parser.parse_args()
-    _, state, info = read_encoder_file(args.source)  # checks that it is an exported encoder
-    with safe_open(args.source, framework="pt") as f:
-        header = dict(f.metadata())
-    header["info"] = json.dumps({**info, "stored_dtype": "float16"})
+    header = read_encoder_header(args.source)  # checks that it is an exported encoder
+    state = read_tensors(args.source)
     half = {k: (v.half() if v.is_floating_point() else v).contiguous() for k, v in state.items()}
     overflow = [k for k, v in half.items() if not torch.isfinite(v.float()).all()]
     if overflow:
         raise SystemExit(f"{args.source}: {overflow} overflow float16; ship it in float32")
-    atomic_write(args.target, lambda p: save_file(half, str(p), metadata=header))
+    info = {**header.info, "stored_dtype": "float16"}
+    write_encoder_file(args.target, half, header.specs(), info, header.exported_with_imports)
     before = sum(v.numel() * v.element_size() for v in state.values())
     after = sum(v.numel() * v.element_size() for v in half.values())
     print(f"shipped {args.target}: {after / 1e6:.1f} MB of tensors (was {before / 1e6:.1f} MB)")

@@ -7,7 +7,6 @@ is the one inversion path shared by `ganinv invert`, `eval`, `bench` and the Pyt
 from __future__ import annotations
 
 import importlib
-import json
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -18,14 +17,23 @@ import torch
 from ganinv.core.encoder import Encoder
 from ganinv.core.errors import GanInvError
 from ganinv.core.generator import Generator
-from ganinv.core.io import atomic_write
 from ganinv.core.refiner import Refiner
+from ganinv.core.safetensors_io import read_tensors
 from ganinv.core.space import Code, InversionSpace
 from ganinv.harness.components import build_component, spec_name
+from ganinv.harness.encoder_file import (
+    FORMAT,
+    build_encoder_for_file,
+    check_registered,
+    in_meta_pass,
+    names_a_file,
+    read_encoder_header,
+    write_encoder_file,
+)
 from ganinv.harness.resize import ENCODER_INPUT_RESIZE, to_encoder_input
 from ganinv.harness.schema import MethodConfig
 
-ENCODER_FORMAT = "ganinv-encoder"
+ENCODER_FORMAT = FORMAT
 
 
 def method_label(config: MethodConfig) -> str:
@@ -59,50 +67,25 @@ def save_encoder(
     method: MethodConfig,
     info: dict[str, Any] | None = None,
 ) -> Path:
-    """Write the encoder's weights and its generator/space/encoder specs as safetensors."""
-    from safetensors.torch import save_file
+    """Write the encoder's weights and its generator/space/encoder specs as safetensors.
 
-    tensors = {k: v.detach().cpu().contiguous() for k, v in encoder.state_dict().items()}
-    header = {
-        "format": ENCODER_FORMAT,
-        "method": json.dumps(
-            {
-                "generator": method.generator,
-                "space": method.space,
-                "encoder": method.encoder,
-                "imports": method.imports,
-            }
-        ),
-        "info": json.dumps(info or {}),
-    }
-    return atomic_write(path, lambda p: save_file(tensors, str(p), metadata=header))
+    Paths among the specs are stored relative to the file; the config's imports are recorded only
+    to word the error where the component is missing (a file never causes an import)."""
+    specs = {"generator": method.generator, "space": method.space, "encoder": method.encoder}
+    return write_encoder_file(path, encoder.state_dict(), specs, info, method.imports)
 
 
 def read_encoder_file(
     path: str | os.PathLike[str],
 ) -> tuple[dict[str, Any], dict[str, torch.Tensor], dict[str, Any]]:
-    """(specs {generator, space, encoder}, state dict, info) of an exported encoder."""
-    from safetensors import safe_open
-
-    path = Path(path)
-    if not path.is_file():
-        raise GanInvError(f"encoder checkpoint {str(path)!r} does not exist")
-    try:
-        with safe_open(str(path), framework="pt", device="cpu") as f:
-            header = f.metadata() or {}
-            state = {k: f.get_tensor(k) for k in f.keys()}
-    except Exception as exc:
-        raise GanInvError(f"{str(path)!r} is not a safetensors encoder file: {exc}") from exc
-    if header.get("format") != ENCODER_FORMAT:
-        raise GanInvError(
-            f"{str(path)!r} is not an encoder exported by `ganinv train` (no "
-            f"'format: {ENCODER_FORMAT}' in its header)"
-        )
-    return json.loads(header["method"]), state, json.loads(header.get("info", "{}"))
+    """(specs {generator, space, encoder}, state dict, info) of an exported encoder, validated."""
+    header = read_encoder_header(path)
+    return header.specs(), read_tensors(path, "encoder checkpoint"), header.info
 
 
 def import_modules(names: list[str]) -> None:
-    """Import the modules a config names (they register components as a side effect)."""
+    """Import the modules the user's own config or command line names (they register components
+    as a side effect). Never called with names read from a file."""
     for name in names:
         try:
             importlib.import_module(name)
@@ -127,28 +110,43 @@ def load_encoder_weights(encoder: Encoder, path: str | os.PathLike[str]) -> Enco
 def load_exported_encoder(path: str | os.PathLike[str], space: InversionSpace) -> Encoder:
     """Rebuild an encoder exported by `ganinv train` for `space` (its spec and weights), frozen
     and in eval mode on the generator's device. Used by methods built on another's encoder."""
-    specs, _, _ = read_encoder_file(path)
-    import_modules(specs.get("imports", []))
+    header = read_encoder_header(path)
     generator = space.generator
-    encoder = build_component("encoders", specs["encoder"], space=space, generator=generator)
-    load_encoder_weights(encoder, path)
+    encoder = build_encoder_for_file(header, header.encoder, space, generator)
+    if in_meta_pass():
+        return encoder  # an outer file's network is being checked: nothing real to move
     return encoder.to(generator.w_avg.device).eval().requires_grad_(False)
+
+
+def _absolute(value: Any) -> Any:
+    """File paths (as the loaders read them from here) made absolute, in a spec tree, so that a
+    saved config works from any working folder."""
+    if isinstance(value, dict):
+        return {k: _absolute(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_absolute(v) for v in value]
+    if names_a_file(value):
+        return os.path.abspath(os.path.expanduser(value))
+    return value
 
 
 def resolve_method_config(
     config: MethodConfig, default_generator: str | None = None
 ) -> MethodConfig:
-    """Fill generator/space/encoder from an exported encoder and the default generator."""
+    """Fill generator/space/encoder from an exported encoder and the default generator; file
+    paths become absolute. Only the user's own `imports` are imported."""
     import_modules(config.imports)
     if config.encoder_checkpoint:
-        specs, _, _ = read_encoder_file(config.encoder_checkpoint)
-        import_modules(specs.get("imports", []))
+        header = read_encoder_header(config.encoder_checkpoint)
+        for part, spec in (("space", config.space), ("encoder", config.encoder)):
+            if spec is None:  # taken from the file: say which plugin it needs if missing
+                check_registered(header, part, getattr(header, part))
         config = replace(
             config,
-            generator=config.generator or specs["generator"],
-            space=config.space if config.space is not None else specs["space"],
-            encoder=config.encoder if config.encoder is not None else specs["encoder"],
-            imports=config.imports or specs.get("imports", []),
+            encoder_checkpoint=os.path.abspath(config.encoder_checkpoint),
+            generator=config.generator or header.generator,
+            space=config.space if config.space is not None else header.space,
+            encoder=config.encoder if config.encoder is not None else header.encoder,
         )
     if config.generator is None:
         config = replace(config, generator=default_generator)
@@ -158,7 +156,13 @@ def resolve_method_config(
         raise GanInvError("method has no space: set method.space (e.g. {name: wplus})")
     if config.encoder_checkpoint and config.encoder is None:
         raise GanInvError("method.encoder_checkpoint does not name its encoder; set method.encoder")
-    return config
+    return replace(
+        config,
+        generator=_absolute(config.generator),
+        space=_absolute(config.space),
+        encoder=_absolute(config.encoder),
+        refiner=_absolute(config.refiner),
+    )
 
 
 @dataclass
@@ -220,9 +224,11 @@ def build_method(
     space = build_component("spaces", config.space, generator=generator)
     encoder = None
     if config.encoder is not None:
-        encoder = build_component("encoders", config.encoder, space=space, generator=generator)
         if config.encoder_checkpoint:
-            load_encoder_weights(encoder, config.encoder_checkpoint)
+            header = read_encoder_header(config.encoder_checkpoint)
+            encoder = build_encoder_for_file(header, config.encoder, space, generator)
+        else:
+            encoder = build_component("encoders", config.encoder, space=space, generator=generator)
         encoder = encoder.to(device).eval()
     refiner = None
     if config.refiner is not None:

@@ -32,7 +32,12 @@ def bench_config(world, trained_encoder, out):
                 "space": "w",
                 "refiner": {"name": "optimize", "steps": 4, "lr": 0.05, "losses": {"mse": 1.0}},
             },
-            {"label": "tiny encoder", "encoder_checkpoint": str(trained_encoder)},
+            # The encoder's module is named here: ganinv never imports what a file's header names.
+            {
+                "label": "tiny encoder",
+                "encoder_checkpoint": str(trained_encoder),
+                "imports": ["harness_testkit"],
+            },
         ],
         "metrics": ["mse", "psnr"],
         "batch_size": 3,
