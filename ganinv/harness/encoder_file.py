@@ -27,6 +27,7 @@ import contextvars
 import json
 import os
 import re
+import stat
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -209,6 +210,20 @@ def _check_spec(path: Path, field_name: str, spec: Any) -> Spec:
     return spec
 
 
+def _no_special_files(path: Path, method: dict[str, Any]) -> None:
+    """A spec value naming a FIFO, device or socket would make a constructor block or read
+    without end: refused (regular files and folders pass; their readers check them)."""
+    for key, value in [kv for f in SPEC_FIELDS for kv in _walk(method.get(f), f)]:
+        if not isinstance(value, str) or ("/" not in value and os.sep not in value):
+            continue
+        try:
+            mode = os.stat(os.path.expanduser(value)).st_mode
+        except (OSError, ValueError):
+            continue  # absent: the reader that needs it says so
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+            raise _bad(path, f"method.{key}", "names a special file (FIFO, device or socket)")
+
+
 def _string_list(path: Path, field_name: str, value: Any, pattern: re.Pattern[str]) -> list[str]:
     if not isinstance(value, list) or not all(
         isinstance(v, str) and pattern.fullmatch(v) for v in value
@@ -277,6 +292,7 @@ def read_encoder_header(path: str | os.PathLike[str]) -> EncoderHeader:
     if generator is not None and (not isinstance(generator, str) or not generator):
         raise _bad(path, "method.generator", "must be a checkpoint path or a weights name")
     _resolve_paths(path, method, method.get("paths", []))
+    _no_special_files(path, method)
     for name, info_ in table.items():
         if info_.dtype not in LOADABLE_DTYPES:
             raise _bad(path, f"tensor {name!r}", f"has dtype {info_.dtype}, not a weight type")
@@ -368,7 +384,7 @@ def _charging(budget: _Budget) -> Iterator[None]:
                 _HOOKS.pop().remove()
 
 
-def _build(header: EncoderHeader, spec: Spec, space: Any, generator: Any) -> Encoder:
+def _build(header: EncoderHeader, spec: Spec, space: Any, generator: Any, meta: bool) -> Encoder:
     from ganinv.harness.components import build_component
 
     try:
@@ -376,7 +392,9 @@ def _build(header: EncoderHeader, spec: Spec, space: Any, generator: Any) -> Enc
             return build_component("encoders", spec, space=space, generator=generator)
     except GanInvError:
         raise
-    except Exception as exc:  # a constructor refusing the header's arguments
+    except Exception as exc:  # on the meta device: a constructor refusing the header's arguments
+        if not meta:
+            raise  # the real build of a network that built on meta: a bug, not a bad file
         raise GanInvError(
             f"exported encoder {str(header.path)!r}: header field method.encoder cannot be "
             f"built ({type(exc).__name__}: {' '.join(str(exc).split())[:300]})"
@@ -429,13 +447,13 @@ def build_encoder_for_file(
     try:
         with warnings.catch_warnings(), torch.device("meta"):
             warnings.simplefilter("ignore")  # base weights copied into meta tensors are no-ops
-            probe = _build(header, spec, space, generator)
+            probe = _build(header, spec, space, generator, meta=True)
     finally:
         _META_PASS.reset(token)
     _compare(header, probe)
     if _META_PASS.get():
         return probe  # inside an outer check: no real network yet
-    encoder = _build(header, spec, space, generator)
+    encoder = _build(header, spec, space, generator, meta=False)
     _compare(header, encoder)
     state = read_tensors(header.path, "encoder checkpoint")
     try:

@@ -34,6 +34,8 @@ from ganinv.harness.resize import ENCODER_INPUT_RESIZE, to_encoder_input
 from ganinv.harness.schema import MethodConfig
 
 ENCODER_FORMAT = FORMAT
+# The largest encoder input size accepted (or the generator's resolution if larger).
+MAX_ENCODER_INPUT = 1024
 
 
 def method_label(config: MethodConfig) -> str:
@@ -210,6 +212,25 @@ class Method:
         return out
 
 
+def _check_input_resolution(encoder: Encoder, generator: Generator, config: MethodConfig) -> None:
+    """Images are resized to the encoder's input size before every call: a size no encoder uses
+    (e.g. from a damaged file's header) would allocate without bound, so it is refused here."""
+    resolution = getattr(encoder, "input_resolution", None)
+    largest = max(MAX_ENCODER_INPUT, int(getattr(generator, "resolution", 0) or 0))
+    if resolution is None:
+        return
+    if isinstance(resolution, bool) or not isinstance(resolution, int):
+        ok = False
+    else:
+        ok = 1 <= resolution <= largest
+    if not ok:
+        where = config.encoder_checkpoint or "the config"
+        raise GanInvError(
+            f"method.encoder (from {where}): input_resolution {resolution!r} must be an integer "
+            f"in [1, {largest}]"
+        )
+
+
 def build_method(
     config: MethodConfig,
     device: torch.device | str = "cpu",
@@ -229,6 +250,7 @@ def build_method(
             encoder = build_encoder_for_file(header, config.encoder, space, generator)
         else:
             encoder = build_component("encoders", config.encoder, space=space, generator=generator)
+        _check_input_resolution(encoder, generator, config)
         encoder = encoder.to(device).eval()
     refiner = None
     if config.refiner is not None:
