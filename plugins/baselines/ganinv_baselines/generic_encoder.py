@@ -7,7 +7,7 @@ inferred from the shape):
 - ``vector``    [D]:       one pSp style head on the 1/16 level;
 - ``layers``    [N, D]:    N pSp style heads, split over the 1/16, 1/8 and 1/4 levels as pSp's are;
 - ``spatial``   [C, H, W]: two 3x3 convs on the pyramid level closest in size (the smallest one at
-  least as large, else the largest), its features resized (bilinear) to H x W first;
+  least as large, else the largest), their output resized (bilinear) to H x W;
 - ``fixed``:               not predicted; the part keeps its initial value.
 
 Every prediction is added to the space's initial code and every head's last layer starts at zero,
@@ -121,7 +121,9 @@ class LayerHeads(nn.Module):
 
 
 class SpatialHead(nn.Module):
-    """[C, H, W] from the pyramid level closest in size: resize, conv3x3 + LeakyReLU, conv3x3."""
+    """[C, H, W] from the pyramid level closest in size: conv3x3 + LeakyReLU + conv3x3 at that
+    level's size, then resized (bilinear) to H x W where the sizes differ, as PadInv's padding
+    branch upsamples its 1/8-level maps (the convs stay at pyramid size, so they stay cheap)."""
 
     def __init__(self, shape: tuple[int, int, int], channels: int, resolution: int) -> None:
         super().__init__()
@@ -137,10 +139,10 @@ class SpatialHead(nn.Module):
         zero_last_layer(self.convs)
 
     def forward(self, levels: tuple[torch.Tensor, ...]) -> torch.Tensor:
-        x = levels[self.level]
+        x = self.convs(levels[self.level])
         if tuple(x.shape[-2:]) != self.size:
             x = F.interpolate(x, size=self.size, mode="bilinear", align_corners=True)
-        return self.convs(x)
+        return x
 
 
 class GenericEncoder(Encoder):
