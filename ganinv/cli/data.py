@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+from typing import Annotated
 
+from ganinv.core.config import PositiveInt, Range, flag_type
 from ganinv.core.errors import GanInvError
 
 NAME = "data"
@@ -13,6 +15,8 @@ HELP = "convert image data sets between folder, zip and LMDB, and report what th
 
 SOURCE_FORMATS = ("auto", "folder", "zip", "lmdb", "idx")
 OUTPUT_FORMATS = ("folder", "zip", "lmdb")
+
+JpegQuality = Annotated[int, Range(low=1, high=100)]  # Pillow: jpeg and webp
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -35,14 +39,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="output format (default: zip for *.zip, lmdb for *.lmdb or *_lmdb, else folder)",
     )
     convert.add_argument(
-        "--resolution", type=int, help="centre-crop to a square and resize to this side"
+        "--resolution",
+        type=flag_type(PositiveInt),
+        help="centre-crop to a square and resize to this side",
     )
     convert.add_argument("--resize", choices=RESIZE_MODES, default="antialias")
     convert.add_argument(
         "--no-center-crop", action="store_true", help="with --resolution: stretch, do not crop"
     )
     convert.add_argument("--encoding", choices=ENCODINGS, default="png")
-    convert.add_argument("--quality", type=int, default=95, help="for jpeg and webp")
+    convert.add_argument(
+        "--quality", type=flag_type(JpegQuality), default=95, help="for jpeg and webp"
+    )
     convert.add_argument("--on-error", choices=("raise", "skip"), default="raise")
     convert.add_argument("--overwrite", action="store_true", help="replace DST if it exists")
     _add_source_options(convert)
@@ -68,7 +76,7 @@ def _add_source_options(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument("--source-format", choices=SOURCE_FORMATS, default="auto")
     parser.add_argument("--split", choices=SPLITS, default="all")
-    parser.add_argument("--limit", type=int, help="only the first N images")
+    parser.add_argument("--limit", type=flag_type(PositiveInt), help="only the first N images")
 
 
 def _open_source(args: argparse.Namespace):  # -> ImageDataset

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Annotated
+
+from ganinv.core.config import Range, Seed, flag_type
 
 NAME = "edit"
 HELP = "edit inverted codes: learn a direction, apply it, blend two images, custom one-pair edit"
+
+# Share of the labelled codes held out to measure the direction's accuracy (0: none).
+ValFraction = Annotated[float, Range(low=0, high=1, high_open=True)]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -17,8 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--labels", required=True, help="JSON {name: 0|1} or CSV name,label")
     p.add_argument("--out", required=True, help="direction file (.safetensors)")
     p.add_argument("--part", default=None, help="code part to use (default: the W/W+ part)")
-    p.add_argument("--val-fraction", type=float, default=0.2)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--val-fraction", type=flag_type(ValFraction), default=0.2)
+    p.add_argument("--seed", type=flag_type(Seed), default=0)
 
     def method_args(q: argparse.ArgumentParser) -> None:
         q.add_argument("--method", required=True, help="method YAML or exported encoder")
@@ -31,7 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--direction", required=True)
     p.add_argument(
         "--strength",
-        type=float,
+        type=flag_type(float),
         nargs="+",
         required=True,
         help="one or more strengths (one output each)",
@@ -47,7 +53,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--source", required=True, help="code file or image")
     p.add_argument("--edited", required=True, help="code file or image (edited copy of source)")
     p.add_argument("--target", required=True, help="code file or image")
-    p.add_argument("--alpha", type=float, default=1.0)
+    p.add_argument("--alpha", type=flag_type(float), default=1.0)
     p.add_argument("--parts", nargs="+", default=None, help="code parts to change (default all)")
 
 

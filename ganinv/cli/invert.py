@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from ganinv.core.config import PositiveInt, flag_type
+
 NAME = "invert"
 HELP = "invert images (file, folder or dataset spec) with a method: codes + reconstructions"
 
@@ -23,8 +25,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("overrides", nargs="*", help="key.sub=value overrides of the method")
-    parser.add_argument("--batch-size", type=int, default=8)
-    parser.add_argument("--limit", type=int, default=None, help="at most this many images")
+    parser.add_argument("--batch-size", type=flag_type(PositiveInt), default=8)
+    parser.add_argument(
+        "--limit", type=flag_type(PositiveInt), default=None, help="at most this many images"
+    )
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
 
 

@@ -11,6 +11,7 @@ import argparse
 import importlib
 import os
 import sys
+from typing import NoReturn
 
 from ganinv.core.errors import GanInvError
 
@@ -29,10 +30,17 @@ COMMANDS = (
 )
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors print one line, like every other user error (``-h`` prints the usage)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (`{self.prog} -h` shows the usage)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from ganinv import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="ganinv",
         description="GAN inversion: train, invert, evaluate and benchmark inversion methods.",
     )

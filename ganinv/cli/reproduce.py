@@ -11,6 +11,8 @@ import argparse
 import json
 from pathlib import Path
 
+from ganinv.core.config import PositiveInt, flag_type
+
 NAME = "reproduce"
 HELP = "check the assets of a paper-reproduction recipe, print its plan, or run it"
 
@@ -33,7 +35,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="time the real training step on this device (a few steps) for the plan",
     )
-    parser.add_argument("--measure-batch", type=int, default=1, help="batch per device to time")
+    parser.add_argument(
+        "--measure-batch", type=flag_type(PositiveInt), default=1, help="batch per device to time"
+    )
     parser.add_argument(
         "--random-generator",
         action="store_true",

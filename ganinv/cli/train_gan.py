@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ganinv.core.config import load_config
+from ganinv.core.config import PositiveFloat, flag_type, load_config
 
 NAME = "train-gan"
 HELP = "train a StyleGAN2 generator and discriminator on a dataset (resumable)"
@@ -15,7 +15,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("overrides", nargs="*", help="key.sub=value overrides")
     parser.add_argument("--resume", action="store_true", help="continue the run in `output`")
     parser.add_argument(
-        "--max-minutes", type=float, default=None, help="stop (after saving) after this long"
+        "--max-minutes",
+        type=flag_type(PositiveFloat),
+        default=None,
+        help="stop (after saving) after this long",
     )
 
 

@@ -1,28 +1,127 @@
 """Strict YAML configs: dataclass schemas, command-line overrides, and the saved resolved copy.
 
 A schema is a (nested) dataclass. `from_dict` rejects unknown keys with the closest valid key and
-wrong types with the key's dotted path and the expected type. Component sections
+wrong types with the key's dotted path and the expected type. Numbers are finite, and a key typed
+with a range (`PositiveInt`, `Probability`, ... or ``Annotated[int, Range(...)]``) is checked
+against it, so ``batch_size: 0`` or ``lr: -1`` fail when the config is read, naming the key.
+Component sections
 (``{"name": ..., **arguments}``) are checked against the registered constructor's signature when
 they are built (`call_with_checked_kwargs`).
 """
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import difflib
 import inspect
+import math
 import os
 import types
 import typing
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar, Union
+from typing import Annotated, Any, TypeVar, Union
 
 import yaml
 
 from ganinv.core.errors import GanInvError
 
 C = TypeVar("C")
+
+
+class _RangeError(GanInvError):
+    """A value of the right type outside its key's range (reported over a union's other options)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Range:
+    """The values a numeric config key allows; attach with ``Annotated[int, Range(low=1)]``.
+
+    low / high:           bounds (None: unbounded), inclusive unless `low_open` / `high_open`
+    power_of_two:         the value must also be a power of two (image sides of the networks)
+    """
+
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+    power_of_two: bool = False
+
+    def allows(self, value: float) -> bool:
+        if self.low is not None and not (value > self.low if self.low_open else value >= self.low):
+            return False
+        if self.high is not None and not (
+            value < self.high if self.high_open else value <= self.high
+        ):
+            return False
+        return not self.power_of_two or (value > 0 and int(value) & (int(value) - 1) == 0)
+
+    def describe(self, what: str) -> str:
+        """``an integer >= 1``, ``a number in [0, 1)``, ``a power of two >= 4``."""
+        if self.power_of_two:
+            what = "a power of two"
+        low, high = _number(self.low), _number(self.high)
+        if self.low is not None and self.high is not None:
+            return (
+                f"{what} in {'(' if self.low_open else '['}{low}, "
+                f"{high}{')' if self.high_open else ']'}"
+            )
+        if self.low is not None:
+            return f"{what} {'>' if self.low_open else '>='} {low}"
+        if self.high is not None:
+            return f"{what} {'<' if self.high_open else '<='} {high}"
+        return what
+
+    def check(self, value: Any, path: str) -> None:
+        if isinstance(value, (int, float)) and not self.allows(value):
+            what = "an integer" if isinstance(value, int) else "a number"
+            raise _RangeError(
+                f"config key {path!r}: expected {self.describe(what)}, got {_number(value)}"
+            )
+
+
+def _number(x: float | None) -> str:
+    return f"{x:g}" if isinstance(x, float) else str(x)
+
+
+@dataclasses.dataclass(frozen=True)
+class Length:
+    """A list key's exact number of items: ``Annotated[list[float], Length(2)]``."""
+
+    items: int
+
+    def check(self, value: Any, path: str) -> None:
+        if len(value) != self.items:
+            raise _RangeError(
+                f"config key {path!r}: expected a list of {self.items} items, got {value!r}"
+            )
+
+
+class Keys:
+    """Types of some keys of a free-form mapping whose other keys go to a constructor:
+    ``Annotated[dict[str, Any], Keys(weight=NonNegativeFloat)]``."""
+
+    def __init__(self, **types: Any) -> None:
+        self.types = tuple(types.items())
+
+    def check(self, value: Any, path: str) -> None:
+        for key, tp in self.types:
+            if key in value:
+                _convert(value[key], tp, f"{path}.{key}")
+
+
+# The ranges the schemas use. Counts of steps, images and items start at 1; intervals ("every
+# N steps") too, as 0 would divide by zero or never happen.
+PositiveInt = Annotated[int, Range(low=1)]
+NonNegativeInt = Annotated[int, Range(low=0)]
+PositiveFloat = Annotated[float, Range(low=0, low_open=True)]
+NonNegativeFloat = Annotated[float, Range(low=0)]
+Probability = Annotated[float, Range(low=0, high=1)]
+Seed = Annotated[int, Range(low=0, high=2**63 - 1)]  # what torch, numpy and Python all accept
+AdamBeta = Annotated[float, Range(low=0, high=1, high_open=True)]
+AdamBetas = Annotated[list[AdamBeta], Length(2)]
+NetworkResolution = Annotated[int, Range(low=4, power_of_two=True)]
 
 
 def _suggest(key: str, valid: list[str]) -> str:
@@ -32,7 +131,38 @@ def _suggest(key: str, valid: list[str]) -> str:
     return "valid keys: " + ", ".join(sorted(valid))
 
 
+def flag_type(tp: Any) -> Callable[[str], Any]:
+    """An argparse ``type=`` for a numeric command-line flag: ``type=flag_type(PositiveInt)``.
+
+    The flag's value is held to the same rules as a config key (finite, in range); argparse
+    reports a violation as ``argument --limit: expected an integer >= 1, got -1`` with status 2.
+    """
+    base, rules = (typing.get_args(tp)[0], tp.__metadata__) if typing.get_origin(tp) else (tp, ())
+    what = "an integer" if base is int else "a number"
+
+    def parse(text: str) -> Any:
+        try:
+            value = base(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        if base is float and not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+        for rule in rules:
+            if isinstance(rule, Range) and not rule.allows(value):
+                raise argparse.ArgumentTypeError(f"expected {rule.describe(what)}, got {text}")
+        return value
+
+    parse.__name__ = base.__name__
+    return parse
+
+
 def _type_name(tp: Any) -> str:
+    if typing.get_origin(tp) is Annotated:
+        return _type_name(typing.get_args(tp)[0])
+    if typing.get_origin(tp) in (Union, types.UnionType):
+        return " | ".join(_type_name(a) for a in typing.get_args(tp))
+    if tp is type(None):
+        return "null"
     if isinstance(tp, type):
         return tp.__name__
     return str(tp).replace("typing.", "")
@@ -44,11 +174,19 @@ def _convert(value: Any, tp: Any, path: str) -> Any:
     args = typing.get_args(tp)
     if tp is Any:
         return value
+    if origin is Annotated:
+        value = _convert(value, args[0], path)
+        for rule in tp.__metadata__:
+            if hasattr(rule, "check"):
+                rule.check(value, path)
+        return value
     if origin in (Union, types.UnionType):
         errors = []
         for option in args:
             try:
                 return _convert(value, option, path)
+            except _RangeError:
+                raise  # the right type out of range: that is the message worth giving
             except GanInvError as exc:
                 errors.append(str(exc))
         raise GanInvError(
@@ -91,6 +229,8 @@ def _convert(value: Any, tp: Any, path: str) -> Any:
             raise GanInvError(
                 f"config key {path!r}: expected a number, got {type(value).__name__} {value!r}"
             )
+        if not math.isfinite(value):
+            raise _RangeError(f"config key {path!r}: expected a finite number, got {value!r}")
         return float(value)
     if tp is int:
         if isinstance(value, bool) or not isinstance(value, int):
@@ -119,7 +259,7 @@ def from_dict(schema: type[C], data: dict[str, Any], path: str = "") -> C:
     """Build the dataclass `schema` from a mapping, strictly."""
     if not isinstance(data, dict):
         raise GanInvError(f"config {path or 'root'}: expected a mapping, got {data!r}")
-    hints = typing.get_type_hints(schema)
+    hints = typing.get_type_hints(schema, include_extras=True)
     fields = {f.name: f for f in dataclasses.fields(schema)}  # type: ignore[arg-type]
     kwargs = {}
     for key, value in data.items():
@@ -230,13 +370,16 @@ def call_with_checked_kwargs(
             if key not in named:
                 raise GanInvError(f"unknown argument {where}.{key}: {_suggest(key, named)}")
     try:
-        hints = typing.get_type_hints(factory.__init__ if inspect.isclass(factory) else factory)
+        hints = typing.get_type_hints(
+            factory.__init__ if inspect.isclass(factory) else factory, include_extras=True
+        )
     except Exception:  # unresolvable forward references in third-party code: skip type checks
         hints = {}
     checked = {}
     for key, value in kwargs.items():
         tp = hints.get(key)
-        simple = tp in (int, float, bool, str) or typing.get_origin(tp) in (
+        bare = typing.get_args(tp)[0] if typing.get_origin(tp) is Annotated else tp
+        simple = bare in (int, float, bool, str) or typing.get_origin(bare) in (
             typing.Literal,
             Union,
             types.UnionType,

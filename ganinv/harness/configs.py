@@ -13,10 +13,11 @@ C = TypeVar("C")
 
 
 def load(schema: type[C], source: Any, overrides: list[str] | tuple[str, ...] = ()) -> C:
-    """`schema` from a YAML path, a mapping or an instance, after ``key.sub=value`` overrides."""
+    """`schema` from a YAML path, a mapping or an instance, after ``key.sub=value`` overrides.
+
+    An instance built in Python is checked like a file (types and ranges): it is read back from
+    its plain form, so ``TrainConfig(..., batch_size=0)`` fails here, naming the key."""
     if isinstance(source, schema):
-        if not overrides:
-            return source
         source = to_dict(source)
     if isinstance(source, (str, os.PathLike)):
         source = read_yaml(source)

@@ -3,17 +3,31 @@
 Every schema is a dataclass validated strictly by `ganinv.core.config.from_dict` (unknown keys are
 errors with a suggestion). Component sections (space, encoder, refiner, dataset, metric) are either
 a registered name or ``{name: ..., **arguments}``; their arguments are checked against the
-registered constructor when they are built.
+registered constructor when they are built. Numeric keys carry their range (`PositiveInt`, ...),
+so an impossible number (``batch_size: 0``, ``lr: -1``, ``every: 0``) fails when the config is read.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
+from ganinv.core.config import (
+    AdamBetas,
+    Keys,
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    Probability,
+    Range,
+    Seed,
+)
 from ganinv.harness.resize import CompareResize
 
 Spec = str | dict[str, Any]
+# A loss is a weight, or ``{weight: w, **arguments of the loss}``.
+LossSpec = NonNegativeFloat | Annotated[dict[str, Any], Keys(weight=NonNegativeFloat)]
 
 
 @dataclass
@@ -46,8 +60,8 @@ class LookaheadConfig:
     """Lookahead (Zhang et al. 2019): every `k` steps the slow weights move `alpha` of the way to
     the fast weights, which are then reset to them."""
 
-    k: int = 6
-    alpha: float = 0.5
+    k: PositiveInt = 6
+    alpha: Annotated[float, Range(low=0, high=1, low_open=True)] = 0.5
 
 
 @dataclass
@@ -59,10 +73,10 @@ class OptimizerConfig:
     """
 
     name: Literal["adam", "adamw", "radam"] = "adam"
-    lr: float = 1e-4
-    betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
-    weight_decay: float = 0.0
-    eps: float = 1e-8  # torch's default for all three
+    lr: PositiveFloat = 1e-4
+    betas: AdamBetas = field(default_factory=lambda: [0.9, 0.999])
+    weight_decay: NonNegativeFloat = 0.0
+    eps: PositiveFloat = 1e-8  # torch's default for all three
     gradient_centralization: bool = False  # subtract each weight gradient's mean (dims 1..)
     lookahead: LookaheadConfig | None = None
 
@@ -73,10 +87,10 @@ class ScheduleConfig:
     (``decay_rate ** (step / decay_steps)``, continuous, as TF's ``exponential_decay``)."""
 
     name: Literal["constant", "cosine", "exponential"] = "constant"
-    warmup_steps: int = 0
-    min_factor: float = 0.0  # cosine ends at lr * min_factor
-    decay_rate: float = 1.0  # exponential only
-    decay_steps: int = 1  # exponential only
+    warmup_steps: NonNegativeInt = 0
+    min_factor: Probability = 0.0  # cosine ends at lr * min_factor
+    decay_rate: PositiveFloat = 1.0  # exponential only
+    decay_steps: PositiveInt = 1  # exponential only
 
 
 @dataclass
@@ -92,18 +106,18 @@ class DiscriminatorConfig:
 
     checkpoint: str | None = None  # default: the method's generator checkpoint
     optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
-    r1_gamma: float = 10.0
-    r1_interval: int = 16
+    r1_gamma: NonNegativeFloat = 10.0
+    r1_interval: PositiveInt = 16
     r1_lazy: bool = True
 
 
 @dataclass
 class ValidationConfig:
     data: Spec
-    every: int = 1000
+    every: PositiveInt = 1000
     metrics: list[Spec] = field(default_factory=lambda: ["mse"])
     best_metric: str = "mse"  # the metric that decides which checkpoint is "best"
-    batch_size: int = 8
+    batch_size: PositiveInt = 8
 
 
 @dataclass
@@ -118,20 +132,20 @@ class TrainConfig:
 
     method: MethodConfig
     data: Spec
-    losses: dict[str, float | dict[str, Any]]
-    extra_loss_weights: dict[str, float] = field(default_factory=dict)
+    losses: dict[str, LossSpec]
+    extra_loss_weights: dict[str, NonNegativeFloat] = field(default_factory=dict)
     optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     discriminator: DiscriminatorConfig | None = None
     validation: ValidationConfig | None = None
-    steps: int = 1000
-    batch_size: int = 8
-    seed: int = 0
+    steps: PositiveInt = 1000
+    batch_size: PositiveInt = 8
+    seed: Seed = 0
     out: str = "runs/train"
-    checkpoint_every: int = 500
-    log_every: int = 10
-    grad_clip: float | None = None
-    num_workers: int = 0
+    checkpoint_every: PositiveInt = 500
+    log_every: PositiveInt = 10
+    grad_clip: PositiveFloat | None = None
+    num_workers: NonNegativeInt = 0
     tensorboard: bool = False
     progress: bool = True
 
@@ -143,10 +157,10 @@ class EvalConfig:
     method: MethodConfig
     data: Spec
     metrics: list[Spec] = field(default_factory=lambda: ["mse"])
-    batch_size: int = 8
+    batch_size: PositiveInt = 8
     compare_resize: CompareResize = "area"  # reconstruction -> target size for the metrics
     out: str = "runs/eval"
-    seed: int = 0
+    seed: Seed = 0
     progress: bool = True
 
 
@@ -162,10 +176,10 @@ class BenchConfig:
     methods: list[MethodConfig]
     generator: str | None = None
     metrics: list[Spec] = field(default_factory=lambda: ["mse"])
-    batch_size: int = 8
+    batch_size: PositiveInt = 8
     compare_resize: CompareResize = "area"  # reconstruction -> target size for the metrics
     out: str = "runs/bench"
-    seed: int = 0
-    grid_images: int = 4
+    seed: Seed = 0
+    grid_images: NonNegativeInt = 4
     title: str = "ganinv benchmark"
     progress: bool = True

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from ganinv.core.config import from_dict, read_yaml
+from ganinv.core.config import NonNegativeInt, PositiveInt, from_dict, read_yaml
 from ganinv.core.errors import GanInvError
 
 # Layouts a file card can state. READABLE_FORMATS are the ones ganinv loads today.
@@ -57,7 +57,7 @@ class FileFacts:
 
     filename: str
     format: FileFormat
-    size_bytes: int | None = None
+    size_bytes: NonNegativeInt | None = None
     sha256: str | None = None
     sha256_prefix: str | None = None
     sha256_note: str = ""
@@ -80,8 +80,8 @@ class DatasetFacts:
     format: Literal["zip", "lmdb", "folder"]
     split: str
     prepare: str
-    count: int | None = None
-    resolution: int | None = None
+    count: PositiveInt | None = None
+    resolution: PositiveInt | None = None
 
 
 @dataclass

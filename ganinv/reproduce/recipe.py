@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ganinv.core.config import from_dict, read_yaml
+from ganinv.core.config import PositiveInt, from_dict, read_yaml
 from ganinv.core.errors import GanInvError
 
 
@@ -39,7 +39,7 @@ class TrainStep:
     config: str
     assets: dict[str, str] = field(default_factory=dict)  # config key -> role
     overrides: list[str] = field(default_factory=list)
-    gpus: int | None = None  # the original run's GPUs for this step (default: compute.gpus)
+    gpus: PositiveInt | None = None  # the original run's GPUs for this step (default: compute.gpus)
 
 
 @dataclass
@@ -67,7 +67,7 @@ class Target:
 class Compute:
     """The original run's hardware, used for the plan (per-GPU batch, GPU hours)."""
 
-    gpus: int = 8
+    gpus: PositiveInt = 8
     note: str = ""
 
 
