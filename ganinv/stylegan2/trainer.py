@@ -19,13 +19,26 @@ import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import torch
 import yaml
 from torch import nn
 
-from ganinv.core.config import save_config, to_dict
+from ganinv.core.config import (
+    AdamBetas,
+    Keys,
+    NetworkResolution,
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    Probability,
+    Range,
+    Seed,
+    save_config,
+    to_dict,
+)
 from ganinv.core.errors import GanInvError
 from ganinv.core.io import atomic_write_text
 from ganinv.harness.checkpoint import KillPoint, load_training_state, save_training_state
@@ -46,35 +59,39 @@ RESUME_MAY_CHANGE = ("output", "total_kimg", "checkpoint_kimg", "threads", "devi
 RUN_FILES = ("checkpoint.pt", "network-snapshot.safetensors", "log.jsonl", "config.yaml", "DONE")
 
 
+# The data and both networks must agree on a power-of-two image side (checked when read).
+NetworkSpec = Annotated[dict[str, Any], Keys(resolution=NetworkResolution)]
+
+
 @dataclass
 class GanTrainConfig:
     """`ganinv train-gan` settings (YAML, strictly validated)."""
 
     output: str  # run directory: checkpoint, snapshots, samples, log
-    data: dict[str, Any]  # a dataset spec, e.g. {name: fashion_mnist, split: train}
-    generator: dict[str, Any] = field(default_factory=dict)  # StyleGAN2Generator kwargs
-    discriminator: dict[str, Any] = field(default_factory=dict)  # StyleGAN2Discriminator kwargs
-    batch_size: int = 32
-    total_kimg: float = 1000.0  # training length in thousands of real images shown to D
-    g_lr: float = 0.0025
-    d_lr: float = 0.0025
-    betas: list[float] = field(default_factory=lambda: [0.0, 0.99])
-    r1_gamma: float = 0.01
-    r1_interval: int = 16
-    pl_weight: float = 0.0  # path-length regulariser weight (0: off)
-    pl_interval: int = 4
-    pl_decay: float = 0.01
-    pl_batch_shrink: int = 2
-    style_mixing_prob: float = 0.9
-    ema_kimg: float = 10.0
-    ema_rampup: float | None = 0.05
-    w_avg_beta: float = 0.995
-    checkpoint_kimg: float = 10.0  # resumable state + snapshot every this many kimg
-    sample_seeds: int = 64  # fixed latents rendered into samples.png at each checkpoint
+    data: NetworkSpec  # a dataset spec, e.g. {name: fashion_mnist, split: train}
+    generator: NetworkSpec = field(default_factory=dict)  # StyleGAN2Generator kwargs
+    discriminator: NetworkSpec = field(default_factory=dict)  # StyleGAN2Discriminator kwargs
+    batch_size: PositiveInt = 32
+    total_kimg: PositiveFloat = 1000.0  # training length in thousands of real images shown to D
+    g_lr: PositiveFloat = 0.0025
+    d_lr: PositiveFloat = 0.0025
+    betas: AdamBetas = field(default_factory=lambda: [0.0, 0.99])
+    r1_gamma: NonNegativeFloat = 0.01
+    r1_interval: PositiveInt = 16
+    pl_weight: NonNegativeFloat = 0.0  # path-length regulariser weight (0: off)
+    pl_interval: PositiveInt = 4
+    pl_decay: Annotated[float, Range(low=0, high=1, low_open=True)] = 0.01
+    pl_batch_shrink: PositiveInt = 2
+    style_mixing_prob: Probability = 0.9
+    ema_kimg: NonNegativeFloat = 10.0  # 0: G_ema follows G
+    ema_rampup: PositiveFloat | None = 0.05
+    w_avg_beta: Probability = 0.995
+    checkpoint_kimg: PositiveFloat = 10.0  # resumable state + snapshot every this many kimg
+    sample_seeds: PositiveInt = 64  # fixed latents rendered into samples.png at each checkpoint
     init_from: str | None = None  # a snapshot (ours) to start from when there is no checkpoint
-    seed: int = 0
-    num_workers: int = 0
-    threads: int | None = None  # torch intra-op threads (None: torch's default)
+    seed: Seed = 0
+    num_workers: NonNegativeInt = 0
+    threads: PositiveInt | None = None  # torch intra-op threads (None: torch's default)
     device: str = "auto"
 
 
