@@ -11,6 +11,7 @@ import argparse
 
 import torch
 
+from ganinv.core.config import PositiveInt, Seed, flag_type
 from ganinv.core.errors import GanInvError
 
 NAME = "convert"
@@ -25,8 +26,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="render a fixed batch before and after and print the max absolute difference",
     )
-    parser.add_argument("--batch", type=int, default=4, help="batch size of the check (4)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the check's z (0)")
+    parser.add_argument(
+        "--batch", type=flag_type(PositiveInt), default=4, help="batch size of the check (4)"
+    )
+    parser.add_argument("--seed", type=flag_type(Seed), default=0, help="seed of the check's z (0)")
     parser.add_argument("--force", action="store_true", help="overwrite OUT if it exists")
 
 
