@@ -7,6 +7,8 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from ganinv.core.outputs import temp_prefix
+
 # The process umask, read once (reading it means setting it), for the permissions of new files.
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -16,7 +18,8 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], None]) ->
     """Call `write(tmp_path)` then rename onto `path` (same directory, so the rename is atomic)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    # A recognisable name (see ganinv.core.outputs): what a killed process leaves is ganinv's.
+    fd, tmp = tempfile.mkstemp(prefix=temp_prefix(path), suffix=".tmp", dir=path.parent)
     os.close(fd)
     tmp_path = Path(tmp)
     try:

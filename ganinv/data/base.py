@@ -24,7 +24,6 @@ dataset built in the parent forks safely into DataLoader workers.
 
 from __future__ import annotations
 
-import io
 import logging
 import os
 from pathlib import Path
@@ -32,7 +31,6 @@ from typing import Any, Literal
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
 from torch.utils.data import Dataset
 from tqdm import tqdm
 
@@ -43,6 +41,7 @@ from ganinv.data.decode import (
     ImageDecodeError,
     check_header,
     decode_image,
+    open_header,
 )
 from ganinv.data.split import Split, split_positions, take_indices
 from ganinv.data.transforms import ImageTransform, ResizeMode
@@ -351,12 +350,7 @@ class ImageDataset(Dataset):
             data = self._read_bytes(position)
         except OSError as exc:
             raise ImageDecodeError(name, f"cannot be read ({exc})") from exc
-        fmt = check_header(data[:HEADER_BYTES], name)
-        try:
-            with Image.open(io.BytesIO(data)) as image:
-                return {"format": fmt, "size": image.size, "mode": image.mode}
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-            raise ImageDecodeError(name, f"corrupt image header ({exc})") from exc
+        return open_header(data, name)
 
     def item_name(self, index: int) -> str:
         """File name or key of the image at `index` (mirrored copies get a ``#mirror`` suffix)."""

@@ -17,7 +17,14 @@ What happens to each kind of input (documented in docs/data.md):
 - EXIF orientation -> applied (the image is turned the way a photo viewer shows it); a malformed
   EXIF block is ignored;
 - animated GIF/WebP -> the first frame;
-- any size -> kept; the transform crops and resizes.
+- any size up to `MAX_PIXELS` -> kept; the transform crops and resizes. A larger image (a
+  decompression bomb: a few bytes that claim billions of pixels) -> `ImageDecodeError` "image too
+  large to decode safely", from the header alone, in every command (`describe` included);
+- any other failure inside the decoder -> `ImageDecodeError` (never another exception).
+
+Files are read with `read_image_file`: only regular files (a FIFO, device or socket, or a
+symlink to one, is an `ImageDecodeError`, without blocking), at most the size the file had when
+opened (a file that keeps growing is not followed) and at most `MAX_FILE_BYTES`.
 
 Supported formats: PNG, JPEG, WebP, BMP, GIF, TIFF, PPM/PGM/PBM.
 """
@@ -25,8 +32,9 @@ Supported formats: PNG, JPEG, WebP, BMP, GIF, TIFF, PPM/PGM/PBM.
 from __future__ import annotations
 
 import io
-import struct
-import zlib
+import os
+import stat
+import warnings
 
 import numpy as np
 import torch
@@ -63,6 +71,11 @@ DECODE_PROTOCOL = {
 
 # How many leading bytes `sniff_format` needs.
 HEADER_BYTES = 16
+# Largest image decoded (Pillow's default MAX_IMAGE_PIXELS, ~0.27 GB as RGB), applied strictly
+# from the header, before any pixel is decoded.
+MAX_PIXELS = 89_478_485
+# Largest encoded image file (or archive member) read into memory.
+MAX_FILE_BYTES = 256 << 20
 
 
 class ImageDecodeError(GanInvError):
@@ -120,6 +133,93 @@ def check_header(head: bytes, name: str) -> str:
     return fmt
 
 
+_SPECIAL_FILES = (
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def read_image_file(
+    path: str | os.PathLike[str], name: str | None = None, size: int | None = None
+) -> bytes:
+    """The bytes of a regular image file (or its first `size`), or `ImageDecodeError`.
+
+    Never blocks and never reads without bound: the file is opened non-blocking (a FIFO opens
+    at once), anything but a regular file is refused, at most the size it had when opened is
+    read, and a file over `MAX_FILE_BYTES` is refused.
+    """
+    name = str(path) if name is None else name
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        raise ImageDecodeError(name, f"cannot be read ({exc.strerror or exc})") from exc
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            kind = next((k for test, k in _SPECIAL_FILES if test(info.st_mode)), "not a file")
+            raise ImageDecodeError(name, f"not a regular file ({kind})")
+        if size is None and info.st_size > MAX_FILE_BYTES:
+            raise ImageDecodeError(
+                name, f"file too large ({info.st_size} bytes; limit {MAX_FILE_BYTES})"
+            )
+        remaining = info.st_size if size is None else min(size, info.st_size)
+        chunks = []
+        while remaining > 0:
+            chunk = os.read(fd, min(remaining, 1 << 20))
+            if not chunk:
+                break  # shrank while reading
+            chunks.append(chunk)
+            remaining -= len(chunk)
+        return b"".join(chunks)
+    except OSError as exc:
+        raise ImageDecodeError(name, f"cannot be read ({exc.strerror or exc})") from exc
+    finally:
+        os.close(fd)
+
+
+def _too_large(name: str, size: str) -> ImageDecodeError:
+    # One message for every command and both of Pillow's zones, so reports compare.
+    return ImageDecodeError(
+        name, f"image too large to decode safely (over {MAX_PIXELS} pixels: {size})"
+    )
+
+
+def open_header(data: bytes, name: str) -> dict[str, object]:
+    """Format, size (width, height) and Pillow mode read from the header; no pixel decoding.
+
+    Raises `ImageDecodeError` for anything that is not a supported image or is larger than
+    `MAX_PIXELS` (the same message `decode_image` gives).
+    """
+    fmt = check_header(data[:HEADER_BYTES], name)
+    try:
+        with _open(data, name) as image:
+            return {"format": fmt, "size": image.size, "mode": image.mode}
+    except ImageDecodeError:
+        raise
+    except Exception as exc:  # hostile bytes: Pillow's plugins raise many kinds of error
+        raise ImageDecodeError(name, f"corrupt image header ({exc})") from exc
+
+
+def _open(data: bytes, name: str) -> Image.Image:
+    """Image.open with the `MAX_PIXELS` bound checked before anything is decoded."""
+    with warnings.catch_warnings():
+        # The bound is ours (below); Pillow's own warning/error zone would be inconsistent.
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            image = Image.open(io.BytesIO(data))
+        except Image.DecompressionBombError as exc:
+            raise _too_large(name, str(exc).split(")", 1)[0].split("(")[-1]) from exc
+    width, height = image.size
+    if width * height > MAX_PIXELS:
+        image.close()
+        raise _too_large(name, f"{width} x {height}")
+    return image
+
+
 def decode_image(data: bytes, name: str) -> torch.Tensor:
     """Decode encoded image bytes to an RGB uint8 tensor [3, H, W] (CPU).
 
@@ -128,17 +228,19 @@ def decode_image(data: bytes, name: str) -> torch.Tensor:
     """
     check_header(data[:HEADER_BYTES], name)
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            image.load()
+        with _open(data, name) as image:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                image.load()
             image = _apply_exif_orientation(image)
+            if image.size[0] * image.size[1] > MAX_PIXELS:  # e.g. a frame larger than the header
+                raise _too_large(name, "{} x {}".format(*image.size))
             array = _to_rgb8(image, name)
+        return torch.from_numpy(np.ascontiguousarray(array.transpose(2, 0, 1)))
     except ImageDecodeError:
         raise
-    except Image.DecompressionBombError as exc:  # over twice Pillow's MAX_IMAGE_PIXELS
-        raise ImageDecodeError(name, f"image too large to decode safely ({exc})") from exc
-    except (OSError, SyntaxError, ValueError, EOFError, struct.error, zlib.error) as exc:
+    except Exception as exc:  # hostile bytes: Pillow's plugins raise many kinds of error
         raise ImageDecodeError(name, f"corrupt or truncated image ({exc})") from exc
-    return torch.from_numpy(np.ascontiguousarray(array.transpose(2, 0, 1)))
 
 
 def _apply_exif_orientation(image: Image.Image) -> Image.Image:

@@ -9,8 +9,8 @@ import numpy as np
 from ganinv.core.errors import GanInvError
 from ganinv.core.registry import DATASETS
 from ganinv.data.base import ImageDataset
-from ganinv.data.decode import IMAGE_EXTENSIONS, is_image_name
-from ganinv.data.labels import LABELS_FILE, labels_from_json
+from ganinv.data.decode import IMAGE_EXTENSIONS, is_image_name, read_image_file
+from ganinv.data.labels import LABELS_FILE, labels_from_json, read_labels_file
 
 
 def list_image_files(root: str | os.PathLike[str]) -> tuple[list[str], int]:
@@ -63,12 +63,13 @@ class FolderDataset(ImageDataset):
         return self._names[position]
 
     def _read_bytes(self, position: int, size: int | None = None) -> bytes:
-        with open(self.path / self._names[position], "rb") as f:
-            return f.read() if size is None else f.read(size)
+        # Regular files only, bounded: a FIFO or device named x.png must not hang the read.
+        name = self._names[position]
+        return read_image_file(self.path / name, name, size)
 
     def _all_labels(self) -> np.ndarray | None:
         labels_path = self.path / LABELS_FILE
         if not labels_path.is_file():
             return None
-        text = labels_path.read_text(encoding="utf-8")
+        text = read_labels_file(labels_path)
         return labels_from_json(text, self._names, str(self.path))

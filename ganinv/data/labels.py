@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Sequence
 
 import numpy as np
@@ -16,12 +17,30 @@ import numpy as np
 logger = logging.getLogger("ganinv.data")
 
 LABELS_FILE = "dataset.json"
+# Largest labels file read (70,000 FFHQ labels take about 3 MB).
+MAX_LABELS_BYTES = 64 << 20
+
+
+def read_labels_file(path: str | os.PathLike[str]) -> str:
+    """The text of a labels file, or "" (no labels, logged) when it is not a regular file of
+    at most `MAX_LABELS_BYTES`; never blocks on a FIFO or device."""
+    from ganinv.data.decode import ImageDecodeError, read_image_file
+
+    try:
+        if os.stat(path).st_size > MAX_LABELS_BYTES:
+            raise ImageDecodeError(str(path), f"larger than {MAX_LABELS_BYTES} bytes")
+        return read_image_file(path, str(path)).decode("utf-8", errors="replace")
+    except (OSError, ImageDecodeError) as exc:
+        logger.warning("%s cannot be read (%s); no labels", path, exc)
+        return ""
 
 
 def labels_from_json(text: str, names: Sequence[str], where: str) -> np.ndarray | None:
     """int64 labels aligned with `names`, or None (with a log line) when not usable."""
     try:
         pairs = json.loads(text).get("labels")
+        if pairs is not None and not isinstance(pairs, list):
+            raise ValueError("labels is not a list")
     except (ValueError, AttributeError):
         logger.warning("%s: %s is not JSON with a 'labels' list; no labels", where, LABELS_FILE)
         return None
@@ -29,7 +48,8 @@ def labels_from_json(text: str, names: Sequence[str], where: str) -> np.ndarray 
         return None
     table = {}
     for pair in pairs:
-        if not (isinstance(pair, list) and len(pair) == 2 and isinstance(pair[1], int)):
+        ok = isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], str)
+        if not (ok and isinstance(pair[1], int) and not isinstance(pair[1], bool)):
             logger.warning("%s: %s holds non-integer labels; no labels", where, LABELS_FILE)
             return None
         table[pair[0]] = pair[1]

@@ -36,6 +36,10 @@ METADATA_KEYS = (META_KEY, b"length", b"__len__", b"__keys__")
 def open_lmdb_readonly(path: str) -> lmdb.Environment:
     """Open an LMDB environment (directory with data.mdb, or the data file itself) to read."""
     subdir = os.path.isdir(path)
+    data_file = os.path.join(path, "data.mdb") if subdir else path
+    # A FIFO or device would block the open or never end: only a regular data file is opened.
+    if os.path.exists(data_file) and not os.path.isfile(data_file):
+        raise GanInvError(f"LMDB database {data_file!r} is not a regular file")
     try:
         return lmdb.open(
             path,

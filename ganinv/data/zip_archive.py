@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import zipfile
 import zlib
 from typing import Any
@@ -11,8 +12,10 @@ import numpy as np
 from ganinv.core.errors import GanInvError
 from ganinv.core.registry import DATASETS
 from ganinv.data.base import ImageDataset
-from ganinv.data.decode import IMAGE_EXTENSIONS, is_image_name
-from ganinv.data.labels import LABELS_FILE, labels_from_json
+from ganinv.data.decode import IMAGE_EXTENSIONS, MAX_FILE_BYTES, ImageDecodeError, is_image_name
+from ganinv.data.labels import LABELS_FILE, MAX_LABELS_BYTES, labels_from_json
+
+logger = logging.getLogger("ganinv.data")
 
 
 def _is_listed(name: str) -> bool:
@@ -34,6 +37,9 @@ class ZipDataset(ImageDataset):
 
     def _open(self) -> Any:
         try:
+            # A FIFO or device would block or never end: only a regular file is opened.
+            if self.path.exists() and not self.path.is_file():
+                raise GanInvError(f"zip archive {str(self.path)!r} is not a regular file")
             return zipfile.ZipFile(self.path)
         except FileNotFoundError as exc:
             raise GanInvError(f"zip archive {str(self.path)!r} does not exist") from exc
@@ -58,15 +64,32 @@ class ZipDataset(ImageDataset):
         return self._names[position]
 
     def _read_bytes(self, position: int, size: int | None = None) -> bytes:
+        name = self._names[position]
         try:
-            with self.handle().open(self._names[position]) as member:
+            info = self.handle().getinfo(name)
+            # Bounded by the size the member declares (zipfile stops there), checked first: a
+            # small member may inflate to gigabytes.
+            if size is None and info.file_size > MAX_FILE_BYTES:
+                raise ImageDecodeError(
+                    name,
+                    f"zip member too large ({info.file_size} bytes uncompressed from "
+                    f"{info.compress_size}; limit {MAX_FILE_BYTES}): a decompression bomb?",
+                )
+            with self.handle().open(info) as member:
                 return member.read() if size is None else member.read(size)
-        except (zipfile.BadZipFile, EOFError, RuntimeError, zlib.error) as exc:  # CRC, encrypted
-            raise OSError(f"damaged zip member: {exc}") from exc
+        except (zipfile.BadZipFile, EOFError, RuntimeError, zlib.error, NotImplementedError) as exc:
+            raise OSError(f"damaged zip member: {exc}") from exc  # CRC, encrypted, method
 
     def _all_labels(self) -> np.ndarray | None:
         archive = self.handle()
         if LABELS_FILE not in archive.namelist():
             return None
-        text = archive.read(LABELS_FILE).decode("utf-8")
+        if archive.getinfo(LABELS_FILE).file_size > MAX_LABELS_BYTES:
+            logger.warning("%s: %s is too large; no labels", self.path, LABELS_FILE)
+            return None
+        try:
+            text = archive.read(LABELS_FILE).decode("utf-8", errors="replace")
+        except (zipfile.BadZipFile, EOFError, RuntimeError, zlib.error, NotImplementedError):
+            logger.warning("%s: %s is damaged; no labels", self.path, LABELS_FILE)
+            return None
         return labels_from_json(text, self._names, str(self.path))

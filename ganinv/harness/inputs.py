@@ -24,14 +24,11 @@ _SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff", ".gif"}
 
 def read_image(path: Path, resolution: int) -> torch.Tensor:
     """One image file -> [3, R, R] in [-1, 1]."""
-    from ganinv.data.decode import ImageDecodeError, decode_image
+    from ganinv.data.decode import decode_image, read_image_file
 
-    try:
-        image = decode_image(path.read_bytes(), str(path))
-    except ImageDecodeError as exc:
-        raise GanInvError(f"cannot read image {str(path)!r}: {exc}") from exc
-    except OSError as exc:
-        raise GanInvError(f"cannot read image {str(path)!r}: {exc}") from exc
+    # ImageDecodeError is a GanInvError naming the file: FIFOs, devices, bombs and corrupt
+    # files are reported the same way as in the data commands.
+    image = decode_image(read_image_file(path), str(path))
     x = image.float() / 127.5 - 1
     h, w = x.shape[-2:]
     side = min(h, w)
