@@ -26,6 +26,16 @@ from ganinv.core.config import (
 from ganinv.harness.resize import CompareResize
 
 Spec = str | dict[str, Any]
+# Arguments every built-in dataset takes, checked when the config is read (the rest when the
+# dataset is built); `ganinv train-gan` narrows `resolution` to a power of two.
+DATASET_ARGUMENTS: dict[str, Any] = {
+    "resolution": PositiveInt,
+    "pad": NonNegativeInt,
+    "limit": PositiveInt,
+    "test_fraction": Probability,
+    "seed": Seed,
+}
+DataSpec = str | Annotated[dict[str, Any], Keys(**DATASET_ARGUMENTS)]
 # A loss is a weight, or ``{weight: w, **arguments of the loss}``.
 LossSpec = NonNegativeFloat | Annotated[dict[str, Any], Keys(weight=NonNegativeFloat)]
 
@@ -113,7 +123,7 @@ class DiscriminatorConfig:
 
 @dataclass
 class ValidationConfig:
-    data: Spec
+    data: DataSpec
     every: PositiveInt = 1000
     metrics: list[Spec] = field(default_factory=lambda: ["mse"])
     best_metric: str = "mse"  # the metric that decides which checkpoint is "best"
@@ -131,7 +141,7 @@ class TrainConfig:
     """
 
     method: MethodConfig
-    data: Spec
+    data: DataSpec
     losses: dict[str, LossSpec]
     extra_loss_weights: dict[str, NonNegativeFloat] = field(default_factory=dict)
     optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
@@ -155,7 +165,7 @@ class EvalConfig:
     """`ganinv eval`: one method on a test split."""
 
     method: MethodConfig
-    data: Spec
+    data: DataSpec
     metrics: list[Spec] = field(default_factory=lambda: ["mse"])
     batch_size: PositiveInt = 8
     compare_resize: CompareResize = "area"  # reconstruction -> target size for the metrics
@@ -172,7 +182,7 @@ class BenchConfig:
     grid_images: how many test images the image grids show
     """
 
-    data: Spec
+    data: DataSpec
     methods: list[MethodConfig]
     generator: str | None = None
     metrics: list[Spec] = field(default_factory=lambda: ["mse"])

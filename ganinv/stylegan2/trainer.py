@@ -50,6 +50,7 @@ from ganinv.harness.run_guard import (
     refuse_existing_run,
 )
 from ganinv.harness.run_lock import RunLock
+from ganinv.harness.schema import DATASET_ARGUMENTS
 from ganinv.losses.adversarial import discriminator_loss, generator_loss, r1_penalty
 
 # What a resumed run may change: its length, checkpoint spacing, threads and device (the state
@@ -61,6 +62,9 @@ RUN_FILES = ("checkpoint.pt", "network-snapshot.safetensors", "log.jsonl", "conf
 
 # The data and both networks must agree on a power-of-two image side (checked when read).
 NetworkSpec = Annotated[dict[str, Any], Keys(resolution=NetworkResolution)]
+GanDataSpec = Annotated[
+    dict[str, Any], Keys(**{**DATASET_ARGUMENTS, "resolution": NetworkResolution})
+]
 
 
 @dataclass
@@ -68,7 +72,7 @@ class GanTrainConfig:
     """`ganinv train-gan` settings (YAML, strictly validated)."""
 
     output: str  # run directory: checkpoint, snapshots, samples, log
-    data: NetworkSpec  # a dataset spec, e.g. {name: fashion_mnist, split: train}
+    data: GanDataSpec  # a dataset spec, e.g. {name: fashion_mnist, split: train}
     generator: NetworkSpec = field(default_factory=dict)  # StyleGAN2Generator kwargs
     discriminator: NetworkSpec = field(default_factory=dict)  # StyleGAN2Discriminator kwargs
     batch_size: PositiveInt = 32

@@ -61,6 +61,11 @@ CASES = [
     (TrainConfig, TRAIN, "discriminator={r1_gamma: -1}", "discriminator.r1_gamma"),
     (TrainConfig, TRAIN, "validation={data: x, every: 0}", "validation.every"),
     (TrainConfig, TRAIN, "validation={data: x, batch_size: 0}", "validation.batch_size"),
+    (TrainConfig, TRAIN, "data.limit=-1", "data.limit"),
+    (TrainConfig, TRAIN, "validation={data: {name: folder, pad: -2}}", "validation.data.pad"),
+    (EvalConfig, EVAL, "data.resolution=0", "data.resolution"),
+    (BenchConfig, BENCH, "data.test_fraction=1.5", "data.test_fraction"),
+    (BenchConfig, BENCH, "data.seed=-1", "data.seed"),
     (EvalConfig, EVAL, "batch_size=0", "batch_size"),
     (EvalConfig, EVAL, "seed=-2", "seed"),
     (BenchConfig, BENCH, "batch_size=-8", "batch_size"),
@@ -101,6 +106,7 @@ GAN_CASES = [
     ("generator.resolution=48", "generator.resolution"),
     ("discriminator.resolution=0", "discriminator.resolution"),
     ("data.resolution=24", "data.resolution"),
+    ("data.limit=0", "data.limit"),
 ]
 
 
