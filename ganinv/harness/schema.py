@@ -50,10 +50,13 @@ class MethodConfig:
     encoder:            encoder spec, or null for optimisation-only methods
     encoder_checkpoint: an encoder exported by `ganinv train` (``encoder_*.safetensors``); it
                         carries its generator, space and encoder specs, so it alone is enough
+                        (paths in it resolve relative to the file, so it works from any folder)
     refiner:            refiner spec, or null for encoder-only methods
     label:              the row name in tables (default: derived from the parts)
     imports:            Python modules to import first, so components they register with the
-                        registry decorators can be named without packaging them as a plugin
+                        registry decorators can be named without packaging them as a plugin.
+                        Only what the user writes here or types on the command line is imported,
+                        never a list read from a file (an exported encoder's header)
     """
 
     generator: str | None = None
