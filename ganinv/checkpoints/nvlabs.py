@@ -216,6 +216,11 @@ def _dim(state: dict[str, torch.Tensor], key: str, dim: int, where: str) -> int:
     return int(state[key].shape[dim])
 
 
+def _check_resolution(value: Any, where: str) -> None:
+    if not isinstance(value, int) or not 4 <= value <= MAX_RESOLUTION or value & (value - 1):
+        raise GanInvError(f"{where} is {value!r}, expected a power of two in 4..{MAX_RESOLUTION}")
+
+
 def _check_filters(state: dict[str, torch.Tensor], where: str) -> None:
     expected = ops.setup_filter()
     for key, value in state.items():
@@ -257,16 +262,10 @@ def generator_from_pickle(net: Any, where: str = "G_ema") -> StyleGAN2Generator:
     resolution = _number(net, "img_resolution", where, None)
     if resolution is None:
         resolution = _number(synthesis, "img_resolution", f"{where}.synthesis", 0)
+    _check_resolution(resolution, f"{where}.img_resolution")
     channels = {4: _dim(state, "synthesis.b4.const", 0, where)}
-    res = 8
-    while f"synthesis.b{res}.conv0.weight" in state:
-        channels[res] = _dim(state, f"synthesis.b{res}.conv0.weight", 0, where)
-        res *= 2
-    if max(channels) != resolution:
-        raise GanInvError(
-            f"{where}: generator blocks reach {max(channels)} px, but img_resolution is "
-            f"{resolution!r}"
-        )
+    for level in range(3, resolution.bit_length()):
+        channels[2**level] = _dim(state, f"synthesis.b{2**level}.conv0.weight", 0, where)
     mapping_layers = 0
     while f"mapping.fc{mapping_layers}.weight" in state:
         mapping_layers += 1
@@ -317,8 +316,7 @@ def discriminator_from_pickle(net: Any, where: str = "D") -> StyleGAN2Discrimina
             )
     _check_filters(state, where)
     resolution = _number(net, "img_resolution", where, None)
-    if not isinstance(resolution, int) or not 4 <= resolution <= MAX_RESOLUTION:
-        raise GanInvError(f"{where}.img_resolution is {resolution!r}, expected 4..{MAX_RESOLUTION}")
+    _check_resolution(resolution, f"{where}.img_resolution")
     channels = {4: _dim(state, "b4.conv.weight", 0, where)}
     for res in range(int.bit_length(resolution) - 1, 2, -1):
         channels[2**res] = _dim(state, f"b{2**res}.conv0.weight", 0, where)
