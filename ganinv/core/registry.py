@@ -29,7 +29,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -175,7 +175,9 @@ class Registry:
     def _load(self, entry: _Entry) -> None:
         assert entry.entry_point is not None
         if not entry.error:  # a plugin that failed once is not imported again
-            with _interrupts_from_user() as user:
+            # What a plugin prints while importing goes to stderr: stdout carries results
+            # (`ganinv plugins --json`).
+            with _interrupts_from_user() as user, redirect_stdout(sys.stderr):
                 try:
                     obj = entry.entry_point.load()
                 except BaseException as exc:  # noqa: B036 (third-party code may raise anything)

@@ -87,6 +87,12 @@ def broken_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     make_distribution(
         root,
+        "acme-chatty",
+        "[ganinv.spaces]\nchatty = acme_chatty:ShiftSpace\n",
+        "print('acme-chatty says hello')\n" + GOOD_SPACE,
+    )
+    make_distribution(
+        root,
         "acme-constant",
         "[ganinv.losses]\nconstant = acme_constant:WEIGHT\n",
         marking(marks / "constant", "WEIGHT = 3"),
@@ -118,6 +124,8 @@ def test_plugins_lists_every_broken_distribution_as_failed(broken_world: Path):
     by_name = {r["name"]: r for r in records if r["kind"] != ""}
 
     assert by_name["shift"]["loads"] is True and by_name["shift"]["distribution"] == "acme-good"
+    # a plugin printing on import does not corrupt the listing: its words go to stderr
+    assert by_name["chatty"]["loads"] is True and "acme-chatty says hello" in proc.stderr
     # built-ins and the repository's own plugins still load
     assert by_name["stylegan2"]["loads"] is True and by_name["wplus"]["loads"] is True
 
