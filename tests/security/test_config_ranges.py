@@ -16,8 +16,9 @@ import pytest
 import yaml
 
 from ganinv.cli.main import main
-from ganinv.core.config import Keys, Length, Range, load_config
+from ganinv.core.config import Keys, Length, PositiveInt, Range, load_config
 from ganinv.core.errors import GanInvError
+from ganinv.core.registry import Registry
 from ganinv.harness.configs import load
 from ganinv.harness.schema import BenchConfig, EvalConfig, MethodConfig, TrainConfig
 from ganinv.reproduce.cards import AssetCard
@@ -122,6 +123,22 @@ def test_a_config_built_in_python_is_checked_too():
     config = TrainConfig(method=MethodConfig(), data=DATA, losses={"mse": 1.0}, batch_size=0)
     with pytest.raises(GanInvError, match=r"^config key 'batch_size': expected an integer >= 1"):
         load(TrainConfig, config)
+
+
+def test_component_arguments_annotated_with_a_range_are_checked():
+    widgets = Registry("widgets")
+    widgets._scanned = True  # a throwaway kind: no built-ins, no entry points
+
+    @widgets.register("counter")
+    class Counter:
+        def __init__(self, steps: PositiveInt = 3) -> None:
+            self.steps = steps
+
+    assert widgets.build({"name": "counter", "steps": 2}).steps == 2
+    with pytest.raises(
+        GanInvError, match=r"^config key 'widgets.counter.steps': expected an integer >= 1, got 0$"
+    ):
+        widgets.build({"name": "counter", "steps": 0})
 
 
 @pytest.mark.parametrize(
