@@ -1,13 +1,16 @@
 """`ganinv convert IN OUT [--check]`: any supported checkpoint layout to ganinv's safetensors.
 
-With ``--check`` a fixed batch is rendered (and scored by the discriminator, when there is one)
-by the networks read from IN and by those reloaded from OUT, and the max absolute differences
-are printed (as Hammer's converters do).
+With ``--check`` the written file is compared with an independent reload of IN (read again from
+disk, not the networks that were just saved): OUT's networks are rebuilt from its header, their
+configs and every tensor must equal IN's, and a fixed batch is rendered (and scored by the
+discriminator, when there is one) by both, the max absolute differences printed (as Hammer's
+converters do). Any difference above `CHECK_TOLERANCE` fails the command (exit 2) and removes OUT.
 """
 
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 import torch
 
@@ -15,6 +18,9 @@ from ganinv.core.config import PositiveInt, Seed, flag_type
 from ganinv.core.errors import GanInvError
 
 NAME = "convert"
+# Max |difference| of images / logits `--check` accepts (the same weights give bit-equal outputs;
+# 1e-5 leaves room for kernels that sum in another order).
+CHECK_TOLERANCE = 1e-5
 HELP = "convert a rosinality .pt / NVlabs .pkl / ganinv checkpoint to ganinv's .safetensors"
 
 
@@ -59,11 +65,56 @@ def max_differences(
     return out
 
 
+def parameter_differences(
+    source: dict[str, torch.nn.Module], converted: dict[str, torch.nn.Module]
+) -> list[str]:
+    """What differs between two sets of networks: names, configs, tensor shapes and values."""
+    problems: list[str] = []
+    if set(source) != set(converted):
+        return [f"networks {sorted(converted)} vs {sorted(source)}"]
+    for name, module in source.items():
+        other = converted[name]
+        if type(other) is not type(module) or other.config != module.config:
+            problems.append(f"{name} config differs")
+            continue
+        own, theirs = module.state_dict(), other.state_dict()
+        for key, value in own.items():
+            if key not in theirs or theirs[key].shape != value.shape:
+                problems.append(f"{name}.{key} missing or reshaped")
+            elif not torch.equal(theirs[key].float(), value.float()):
+                diff = (theirs[key].float() - value.float()).abs().max().item()
+                problems.append(f"{name}.{key} differs by {diff:.3g}")
+    return problems
+
+
+def check_conversion(source: str, output: Any, batch: int = 4, seed: int = 0) -> None:
+    """Compare OUT with a fresh load of `source`; raise (and remove OUT, ganinv's own file just
+    written) when a tensor, a config, an image or a logit differs."""
+    from ganinv.checkpoints.load import load_networks
+    from ganinv.checkpoints.native import load_networks as load_native
+
+    # Both sides are built anew from their files: a conversion that changed the networks it was
+    # given, or wrote other tensors than it read, cannot match itself here.
+    expected, _ = load_networks(source)
+    converted, _ = load_native(output)
+    problems = parameter_differences(expected, converted)
+    if not problems:
+        for what, diff in max_differences(expected, converted, batch, seed).items():
+            print(f"check {what}: max abs diff {diff:.3g}")
+            if not diff <= CHECK_TOLERANCE:
+                problems.append(f"{what} differs by {diff:.3g} (tolerance {CHECK_TOLERANCE:g})")
+    if problems:
+        output.unlink(missing_ok=True)
+        raise GanInvError(
+            f"--check failed: {output} does not reproduce {source}: {'; '.join(problems[:3])}; "
+            "the converted file was removed"
+        )
+
+
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from ganinv.checkpoints.load import load_networks
-    from ganinv.checkpoints.native import load_networks as load_native
     from ganinv.checkpoints.native import save_networks
 
     output = Path(args.output)
@@ -76,7 +127,5 @@ def run(args: argparse.Namespace) -> int:
     names = ", ".join(f"{k} ({type(v).__name__})" for k, v in networks.items())
     print(f"wrote {output}: {names} from {meta['format']} checkpoint {meta['source']}")
     if args.check:
-        reloaded, _ = load_native(output)
-        for what, diff in max_differences(networks, reloaded, args.batch, args.seed).items():
-            print(f"check {what}: max abs diff {diff:.3g}")
+        check_conversion(args.input, output, args.batch, args.seed)
     return 0
