@@ -242,7 +242,17 @@ class Registry:
                 f"a {self.kind[:-1]} spec is a name or a mapping with 'name'; got {spec!r}"
             )
         factory = self.get(name)
-        return call_with_checked_kwargs(factory, {**args, **kwargs}, where=f"{self.kind}.{name}")
+        try:
+            return call_with_checked_kwargs(
+                factory, {**args, **kwargs}, where=f"{self.kind}.{name}"
+            )
+        except SystemExit as exc:  # third-party code must not end the command silently
+            entry = self._entries[name]
+            raise GanInvError(
+                f"{self.kind[:-1]} {name!r} ({entry.target} of distribution "
+                f"{entry.distribution!r} {entry.version}) called sys.exit({exc.code!r}) while "
+                "being built; fix or uninstall that distribution"
+            ) from None
 
 
 @dataclass

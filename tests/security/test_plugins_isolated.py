@@ -87,6 +87,12 @@ def broken_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     make_distribution(
         root,
+        "acme-exits-late",
+        "[ganinv.spaces]\nexits_late = acme_exits_late:Space\n",
+        "import sys\n\nclass Space:\n    def __init__(self):\n        sys.exit(4)\n",
+    )
+    make_distribution(
+        root,
         "acme-chatty",
         "[ganinv.spaces]\nchatty = acme_chatty:ShiftSpace\n",
         "print('acme-chatty says hello')\n" + GOOD_SPACE,
@@ -183,6 +189,10 @@ def test_commands_that_do_not_use_a_broken_plugin_work_and_import_nothing_broken
                     ganinv.build(kind, name)
                 except ganinv.GanInvError as exc:
                     print("ERROR", str(exc).replace("\\n", " "))
+        try:
+            ganinv.build("spaces", "exits_late")
+        except ganinv.GanInvError as exc:
+            print("LATE", exc)
         print("AFTER", ganinv.build("spaces", "shift").shift)
         """
     )
@@ -193,6 +203,8 @@ def test_commands_that_do_not_use_a_broken_plugin_work_and_import_nothing_broken
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout.splitlines()
     assert "BUILT 0.5" in out and "LOSS MSELoss" in out and "AFTER 0.0" in out
+    late = [line for line in out if line.startswith("LATE")]
+    assert len(late) == 1 and "'acme-exits-late'" in late[0] and "sys.exit(4)" in late[0]
     errors = [line for line in out if line.startswith("ERROR")]
     assert len(errors) == 8
     assert all("the other plugins are unaffected" in e for e in errors)
