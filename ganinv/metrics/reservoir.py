@@ -11,6 +11,9 @@ samples (``state_reduction = "cat"`` on the metrics that use it).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+import numpy as np
 import torch
 
 
@@ -47,6 +50,20 @@ class Reservoir:
     @property
     def size(self) -> int:
         return min(self.seen, self.capacity)
+
+    @property
+    def width(self) -> int:
+        return 0 if self.buffer is None else self.buffer.shape[1]
+
+    @property
+    def rows(self) -> int:
+        return self.size
+
+    def blocks(self, block_rows: int) -> Iterator[tuple[int, np.ndarray]]:
+        """(first row, rows [n, D]) views of the sample, as `SpilledRows.blocks` gives them."""
+        values = self.values().numpy()
+        for start in range(0, self.size, block_rows):
+            yield start, values[start : start + block_rows]
 
     def values(self) -> torch.Tensor:
         """The sample [size, D]."""

@@ -12,10 +12,13 @@ Protocol of ``metrics/sliced_wasserstein.py`` in tkarras/progressive_growing_of_
    averaged over directions and repeats, x 1e3. The result is the average over levels (each level
    is in the protocol record).
 
-Descriptors are kept in a bounded reservoir per set and level (`max_descriptors`, default 65,536 =
-512 images x 128): below that the computation is exactly the protocol; above, the statistic uses a
-uniform sample of the descriptors (recorded). Neighbourhoods are drawn independently per set, so a
-set compared with itself is not 0 (about 4.6 on 1,024 32-px Fashion-MNIST images).
+Every descriptor of every image enters, as in the original, at any number of images: they are
+kept in a spill file per set and level (`ganinv.metrics.spill`), normalisation statistics are
+summed in float64 over all of them, and the projections are computed in passes of as many
+directions as `memory_mib` allows, so memory does not grow with the descriptors' 588 bytes each.
+Only when asked (`max_descriptors`) a uniform reservoir sample is used instead, and the protocol
+says so. Neighbourhoods are drawn independently per set, so a set compared with itself is not 0
+(about 4.6 on 1,024 32-px Fashion-MNIST images).
 """
 
 from __future__ import annotations
@@ -31,12 +34,16 @@ from ganinv.core.registry import METRICS
 from ganinv.metrics.base import Metric, MetricResult
 from ganinv.metrics.per_image import check_pair
 from ganinv.metrics.reservoir import Reservoir
+from ganinv.metrics.spill import SpilledRows
+
+DescriptorStore = Reservoir | SpilledRows
 
 NHOOD_SIZE = 7
 NHOODS_PER_IMAGE = 128
 DIR_REPEATS = 4
 DIRS_PER_REPEAT = 128
 MIN_RESOLUTION = 16
+BLOCK_ROWS = 32_768  # descriptors read back at a time (19 MB as float32)
 _BINOMIAL = torch.tensor([1.0, 4.0, 6.0, 4.0, 1.0])
 GAUSSIAN_5x5 = torch.outer(_BINOMIAL, _BINOMIAL) / 256.0
 
@@ -88,71 +95,141 @@ def random_descriptors(level: torch.Tensor, generator: torch.Generator) -> torch
     n = b * NHOODS_PER_IMAGE
     xs = torch.randint(half, w - half, (n,), generator=generator)
     ys = torch.randint(half, h - half, (n,), generator=generator)
-    offsets = torch.arange(-half, half + 1)
-    rows = (ys[:, None] + offsets[None, :])[:, :, None]  # [n, 7, 1]
-    cols = (xs[:, None] + offsets[None, :])[:, None, :]  # [n, 1, 7]
+    # every 7x7 window as a view [b, c, h - 6, w - 6, 7, 7]; only the drawn ones are copied
+    windows = level.cpu().unfold(2, NHOOD_SIZE, 1).unfold(3, NHOOD_SIZE, 1)
     image = torch.arange(n) // NHOODS_PER_IMAGE
-    patches = level.cpu()[
-        image[:, None, None, None],
-        torch.arange(c)[None, :, None, None],
-        rows[:, None],
-        cols[:, None],
-    ]  # [n, c, 7, 7]
-    return patches.reshape(n, -1)
+    return windows[image, :, ys - half, xs - half].reshape(n, -1)
 
 
-def normalise_descriptors(desc: torch.Tensor, channels: int = 3) -> torch.Tensor:
-    """Per-channel mean 0 / std 1 over all descriptors and neighbourhood positions (float64)."""
-    d = desc.double().view(desc.shape[0], channels, -1)
-    mean = d.mean(dim=(0, 2), keepdim=True)
-    std = d.std(dim=(0, 2), keepdim=True, unbiased=False)
-    return ((d - mean) / std).view(desc.shape[0], -1)
+def channel_moments(store: DescriptorStore, channels: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel mean and std (ddof 0) over every descriptor and position, summed in float64.
+
+    Returned expanded to the descriptor layout [channels * positions] (ProGAN's finalize step).
+    Squares of float32 values are exact in float64, so E[x^2] - E[x]^2 loses nothing that
+    matters for 8-bit images (ProGAN itself reduces in float32).
+    """
+    total = np.zeros(channels)
+    squares = np.zeros(channels)
+    for _, block in store.blocks(BLOCK_ROWS):
+        x = torch.from_numpy(block).view(block.shape[0], channels, -1).double()
+        total += x.sum(dim=(0, 2)).numpy()
+        squares += x.square().sum(dim=(0, 2)).numpy()
+    count = store.rows * (store.width // channels)
+    mean = total / count
+    std = np.sqrt(np.maximum(squares / count - mean * mean, 0.0))
+    positions = store.width // channels
+    return np.repeat(mean, positions), np.repeat(std, positions)
 
 
-def sliced_wasserstein(a: torch.Tensor, b: torch.Tensor, generator: torch.Generator) -> float:
-    """Mean over 4 x 128 random unit directions of the 1-D Wasserstein-1 of the projections."""
-    if a.shape != b.shape:
-        raise GanInvError(f"SWD needs equally many descriptors per set: {a.shape} vs {b.shape}")
-    # [D, N] layouts so each projection comes out as contiguous rows, sorted in place by numpy
-    # (several times faster than torch.sort along dim 0 on a CPU).
-    a_t, b_t = a.float().T.contiguous(), b.float().T.contiguous()
-    results = []
+def _sorted_projections(
+    store: DescriptorStore, mean: np.ndarray, std: np.ndarray, dirs_t: torch.Tensor
+) -> np.ndarray:
+    """[k, N] projections of the normalised descriptors on k unit directions, each row sorted."""
+    out = torch.empty(dirs_t.shape[0], store.rows)
+    mean32, std32 = mean.astype(np.float32), std.astype(np.float32)
+    scratch = np.empty((min(BLOCK_ROWS, store.rows), store.width), np.float32)
+    for start, block in store.blocks(BLOCK_ROWS):
+        normalised = scratch[: block.shape[0]]  # float32, as ProGAN normalises
+        np.subtract(block, mean32, out=normalised)
+        np.divide(normalised, std32, out=normalised)
+        x = torch.from_numpy(normalised)
+        torch.mm(dirs_t, x.T, out=out[:, start : start + block.shape[0]])
+    out = out.numpy()
+    out.sort(axis=1)  # numpy's sort is several times faster than torch.sort on a CPU
+    return out
+
+
+def sliced_wasserstein(
+    a: DescriptorStore,
+    b: DescriptorStore,
+    generator: torch.Generator,
+    memory_bytes: int = 512 * 2**20,
+) -> float:
+    """ProGAN's distance: each set normalised per channel, then 4 x 128 random unit directions,
+    sorted projections, mean absolute difference, averaged over directions and repeats.
+
+    Every descriptor enters. Memory: the two [k, N] projection buffers, with k directions per pass
+    chosen to fit `memory_bytes`; the directions are drawn per repeat as in ProGAN, so the value
+    does not depend on k.
+    """
+    if a.rows != b.rows or a.width != b.width:
+        raise GanInvError(f"SWD needs equally many descriptors per set: {a.rows} vs {b.rows}")
+    mean_a, std_a = channel_moments(a)
+    mean_b, std_b = channel_moments(b)
+    per_pass = int(min(DIRS_PER_REPEAT, max(1, memory_bytes // (2 * 4 * a.rows))))
+    total = 0.0
     for _ in range(DIR_REPEATS):
-        dirs = torch.randn(a.shape[1], DIRS_PER_REPEAT, generator=generator, dtype=torch.float64)
+        dirs = torch.randn(a.width, DIRS_PER_REPEAT, generator=generator, dtype=torch.float64)
         dirs_t = (dirs / dirs.square().sum(dim=0, keepdim=True).sqrt()).float().T.contiguous()
-        proj_a = (dirs_t @ a_t).numpy()
-        proj_b = (dirs_t @ b_t).numpy()
-        proj_a.sort(axis=1)
-        proj_b.sort(axis=1)
-        results.append(float(np.abs(proj_a - proj_b).mean(dtype=np.float64)))
-    return float(sum(results) / len(results))
+        for first in range(0, DIRS_PER_REPEAT, per_pass):
+            chunk = dirs_t[first : first + per_pass]
+            proj_a = _sorted_projections(a, mean_a, std_a, chunk)
+            proj_b = _sorted_projections(b, mean_b, std_b, chunk)
+            np.subtract(proj_a, proj_b, out=proj_a)
+            np.abs(proj_a, out=proj_a)
+            total += float(proj_a.sum(dtype=np.float64)) / a.rows
+    return total / (DIR_REPEATS * DIRS_PER_REPEAT)
 
 
 @METRICS.register("swd")
 class SWDMetric(Metric):
-    """Images [B, 3, H, W] in [-1, 1], square, at least 16 px; reals first, as in ProGAN."""
+    """Images [B, 3, H, W] in [-1, 1], square, at least 16 px; reals first, as in ProGAN.
+
+    ``max_descriptors=None`` (default) keeps every descriptor, as the protocol does, in a spill
+    file per set and level (``spill_dir``, default the system temp folder; 147 x 4 bytes per
+    descriptor, 128 descriptors per image and level). An integer keeps a uniform reservoir sample
+    of at most that many per set and level instead, in memory, and the protocol records it.
+    ``memory_mib`` bounds the projection buffers of `compute`.
+    """
 
     name = "swd"
     higher_is_better = False
-    state_reduction = "cat"  # descriptor reservoirs are gathered, not summed
+    state_reduction = "cat"  # descriptors are gathered, not summed
 
-    def __init__(self, max_descriptors: int = 65_536, seed: int = 0) -> None:
+    def __init__(
+        self,
+        max_descriptors: int | None = None,
+        seed: int = 0,
+        memory_mib: int = 512,
+        spill_dir: str | None = None,
+    ) -> None:
+        if max_descriptors is not None and (
+            not isinstance(max_descriptors, int) or max_descriptors < 1
+        ):
+            raise GanInvError(
+                "swd.max_descriptors must be a positive integer or null (every descriptor), "
+                f"got {max_descriptors!r}"
+            )
+        if not isinstance(memory_mib, int) or memory_mib < 1:
+            raise GanInvError(f"swd.memory_mib must be a positive integer, got {memory_mib!r}")
         self.max_descriptors = max_descriptors
         self.seed = seed
+        self.memory_mib = memory_mib
+        self.spill_dir = spill_dir
+        self.real: list[DescriptorStore] = []
+        self.fake: list[DescriptorStore] = []
         self.reset()
 
+    def _new_store(self, seed: int) -> DescriptorStore:
+        if self.max_descriptors is None:
+            return SpilledRows(3 * NHOOD_SIZE * NHOOD_SIZE, self.spill_dir)
+        return Reservoir(self.max_descriptors, seed)
+
     def reset(self) -> None:
+        for store in self.real + self.fake:
+            if isinstance(store, SpilledRows):
+                store.close()
         self.resolutions: list[int] = []
-        self.real: list[Reservoir] = []
-        self.fake: list[Reservoir] = []
+        self.real = []
+        self.fake = []
         self.generator = torch.Generator().manual_seed(self.seed)
         self.images = 0
 
     def _setup(self, size: int) -> None:
         self.resolutions = pyramid_resolutions(size)
-        levels = len(self.resolutions)
-        self.real = [Reservoir(self.max_descriptors, self.seed + 1 + i) for i in range(levels)]
-        self.fake = [Reservoir(self.max_descriptors, self.seed + 101 + i) for i in range(levels)]
+        levels = range(len(self.resolutions))
+        self.real = [self._new_store(self.seed + 1 + i) for i in levels]
+        self.fake = [self._new_store(self.seed + 101 + i) for i in levels]
 
     def update(self, real: torch.Tensor, fake: torch.Tensor) -> None:
         check_pair(self.name, real, fake)
@@ -165,17 +242,23 @@ class SWDMetric(Metric):
             self._setup(h)
         elif h != self.resolutions[0]:
             raise GanInvError(f"SWD: image size changed from {self.resolutions[0]} to {h}")
-        for images, reservoirs in ((real, self.real), (fake, self.fake)):
+        for images, stores in ((real, self.real), (fake, self.fake)):
             pyramid = laplacian_pyramid(to_uint8_levels(images), len(self.resolutions))
-            for level, reservoir in zip(pyramid, reservoirs):
-                reservoir.update(random_descriptors(level, self.generator))
+            for level, store in zip(pyramid, stores):
+                store.update(random_descriptors(level, self.generator))
         self.images += real.shape[0]
 
+    def _values(self, store: DescriptorStore) -> torch.Tensor:
+        if isinstance(store, SpilledRows):
+            return store.read_all()
+        return store.values().clone()
+
     def state(self) -> dict[str, torch.Tensor]:
+        """Every kept descriptor per set and level (in memory: 588 bytes each) and the count."""
         out = {}
         for i, res in enumerate(self.resolutions):
-            out[f"real_{res}"] = self.real[i].values().clone()
-            out[f"fake_{res}"] = self.fake[i].values().clone()
+            out[f"real_{res}"] = self._values(self.real[i])
+            out[f"fake_{res}"] = self._values(self.fake[i])
         out["images"] = torch.tensor(float(self.images), dtype=torch.float64)
         return out
 
@@ -194,15 +277,17 @@ class SWDMetric(Metric):
             raise GanInvError("metric 'swd' has seen no images; call update() first")
         per_level = {}
         for i, res in enumerate(self.resolutions):
-            a = normalise_descriptors(self.real[i].values())
-            b = normalise_descriptors(self.fake[i].values())
-            per_level[res] = sliced_wasserstein(a, b, self.generator) * 1e3
+            distance = sliced_wasserstein(
+                self.real[i], self.fake[i], self.generator, self.memory_mib * 2**20
+            )
+            per_level[res] = distance * 1e3
         value = sum(per_level.values()) / len(per_level)
         protocol = {**self.protocol(), "per_level_x1e3": per_level}
         return MetricResult(self.name, value, protocol, self.higher_is_better)
 
     def protocol(self) -> dict[str, Any]:
-        sampled = self.images * NHOODS_PER_IMAGE > self.max_descriptors
+        kept = self.real[0].rows if self.real else 0
+        sampled = kept < self.images * NHOODS_PER_IMAGE
         return {
             "definition": "ProGAN sliced Wasserstein distance x1e3, mean over pyramid levels",
             "levels": self.resolutions,
@@ -211,6 +296,7 @@ class SWDMetric(Metric):
             "directions": f"{DIR_REPEATS} x {DIRS_PER_REPEAT}",
             "range": "uint8 0..255 (round((x + 1) * 127.5))",
             "descriptors": "uniform reservoir sample" if sampled else "all",
+            "descriptors_per_set_and_level": kept,
             "max_descriptors": self.max_descriptors,
             "images": self.images,
             "seed": self.seed,
