@@ -111,17 +111,42 @@ def check_conversion(source: str, output: Any, batch: int = 4, seed: int = 0) ->
         )
 
 
+def _refuse_unless_replaceable(output: Any, source: Any, force: bool) -> None:
+    """OUT may be written when it does not exist, or with --force when it is a ganinv network
+    file (its header says so) other than IN; otherwise refuse with the reason."""
+    from ganinv.checkpoints.native import FORMAT, read_metadata
+
+    if not (output.exists() or output.is_symlink()):
+        return
+    if not force:
+        raise GanInvError(f"{output} exists; pass --force to overwrite it")
+    if output.is_symlink() or not output.is_file():
+        raise GanInvError(f"{output} is not a regular file; --force replaces only ganinv files")
+    if source.exists() and output.resolve() == source.resolve():
+        raise GanInvError(f"{output} is the input; write the conversion to another file")
+    try:
+        ours = read_metadata(output).get("format") == FORMAT
+    except GanInvError:  # unreadable header: not a file ganinv wrote
+        ours = False
+    if not ours:
+        raise GanInvError(
+            f"{output} was not written by ganinv (no ganinv header); --force replaces only "
+            "ganinv network files: remove it yourself or choose another OUT"
+        )
+
+
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from ganinv.checkpoints.load import load_networks
     from ganinv.checkpoints.native import save_networks
+    from ganinv.core.outputs import remove_stale_temporaries
 
     output = Path(args.output)
     if output.suffix != ".safetensors":
         raise GanInvError(f"OUT must end in .safetensors, got {output}")
-    if output.exists() and not args.force:
-        raise GanInvError(f"{output} exists; pass --force to overwrite it")
+    _refuse_unless_replaceable(output, Path(args.input), args.force)
+    remove_stale_temporaries(output)  # what a killed conversion left next to OUT
     networks, meta = load_networks(args.input)
     save_networks(output, networks, {"source": meta["source"], "source_format": meta["format"]})
     names = ", ".join(f"{k} ({type(v).__name__})" for k, v in networks.items())

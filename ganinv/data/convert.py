@@ -69,7 +69,7 @@ def convert_dataset(
     report = ConvertReport(destination)
     source_labels = source.labels
     labels: list[int] = []
-    with open_writer(format, destination, overwrite=overwrite) as writer:
+    with open_writer(format, destination, overwrite=overwrite, source=source.path) as writer:
         for index in tqdm(range(len(source)), desc="converting", unit="img", disable=not progress):
             try:
                 image = source.read_uint8(index)
