@@ -8,6 +8,7 @@ pickles (`nvlabs`). Nothing executes code from the file. Returned networks are i
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +24,18 @@ _LEGACY_TORCH_MAGIC = b"\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19"
 def detect_format(path: str | os.PathLike[str]) -> str:
     """'native', 'rosinality' or 'nvlabs', from the first bytes of the file."""
     try:
-        with open(path, "rb") as f:
-            head = f.read(64)
+        info = os.stat(path)
     except FileNotFoundError as exc:
         raise GanInvError(f"no such checkpoint file: {path}") from exc
-    except IsADirectoryError as exc:
-        raise GanInvError(f"{path} is a directory, not a checkpoint file") from exc
+    if stat.S_ISDIR(info.st_mode):
+        raise GanInvError(f"{path} is a directory, not a checkpoint file")
+    if not stat.S_ISREG(info.st_mode):  # a FIFO or device would block or never end
+        raise GanInvError(f"{path} is not a regular file (a pipe, socket or device)")
+    try:
+        with open(path, "rb") as f:
+            head = f.read(64)
+    except OSError as exc:
+        raise GanInvError(f"{path} cannot be read: {exc.strerror or exc}") from exc
     if head.startswith(b"PK\x03\x04") or _LEGACY_TORCH_MAGIC in head[:16]:
         return "rosinality"  # torch.save() output
     if len(head) > 9 and head[8:9] == b"{":  # safetensors: u64 header length, then JSON
@@ -74,7 +81,8 @@ def load_networks(
     else:
         from ganinv.checkpoints.nvlabs import load_nvlabs as read
     networks, meta = read(path)
-    meta = {"source": str(path), "format": fmt, **meta}
+    # What ganinv found wins over what the file's own metadata says.
+    meta = {**meta, "source": str(path), "format": fmt}
     for module in networks.values():
         module.to(device).eval().requires_grad_(False)
     return networks, meta

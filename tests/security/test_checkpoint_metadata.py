@@ -265,3 +265,11 @@ def test_rosinality_checkpoint_with_wrong_values_is_one_line(rosinality, tmp_pat
     bad = tmp_path / f"{case}.pt"
     torch.save(data, bad)
     convert_fails(capsys, bad, field)
+
+
+def test_file_meta_cannot_override_what_ganinv_found(native, tmp_path):
+    from ganinv.checkpoints.load import load_networks
+
+    bad = with_header(native, tmp_path / "claims.safetensors", meta={"format": "nvlabs"})
+    _, meta = load_networks(bad)
+    assert meta["format"] == "native" and meta["source"] == str(bad)
