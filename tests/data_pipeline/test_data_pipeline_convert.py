@@ -52,7 +52,9 @@ def test_round_trip_folder_zip_lmdb_folder(png_folder, tmp_path: Path, capsys):
         assert len(decoded) == len(expected)
         for got, want in zip(decoded, expected):  # identical pixels, identical order
             assert got.shape == want.shape and np.array_equal(got, want)
-    assert sorted(p.name for p in back.iterdir()) == [f"{i:08d}.png" for i in range(5)]
+    # The images, and the marker that lets --overwrite recognise ganinv's own output.
+    names = [".ganinv-output.json"] + [f"{i:08d}.png" for i in range(5)]
+    assert sorted(p.name for p in back.iterdir()) == names
     # No temporary files are left next to the outputs.
     assert sorted(p.name for p in tmp_path.iterdir()) == ["back", "pngs", "set.zip", "set_lmdb"]
 
