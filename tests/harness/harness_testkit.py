@@ -1,5 +1,7 @@
 """Tiny real components for the harness tests: a 16 px StyleGAN2 checkpoint, an image folder
-rendered by it, and a BatchNorm-free encoder (registered as ``harness_tiny_encoder``).
+rendered by it, a BatchNorm-free encoder (registered as ``harness_tiny_encoder``) and a loss that
+draws from torch's, numpy's and Python's global RNGs (``harness_random_views``), and an image
+folder whose items do the same (``harness_jitter_folder``, for `ganinv train-gan`).
 
 The encoder has no BatchNorm on purpose: the 2-process gloo test compares against one process,
 and per-process batch statistics would differ (SyncBatchNorm needs CUDA). Configs name this module
@@ -10,6 +12,7 @@ folder on PYTHONPATH.
 from __future__ import annotations
 
 import os
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -20,8 +23,10 @@ from tiny_world import render_image_folder, save_tiny_networks, tiny_generator
 from torch import nn
 
 from ganinv.core.encoder import Encoder
-from ganinv.core.registry import ENCODERS
+from ganinv.core.registry import DATASETS, ENCODERS, LOSSES
 from ganinv.core.space import Code, InversionSpace
+from ganinv.data.folder import FolderDataset
+from ganinv.losses.base import Loss, LossInputs
 
 HERE = Path(__file__).resolve().parent
 RESOLUTION = 16
@@ -52,6 +57,35 @@ class TinyEncoder(Encoder):
         offset = self.head(self.features(images)).view(images.shape[0], *self.code_shape)
         base.tensors[self.key] = base[self.key] + offset
         return base
+
+
+@LOSSES.register("harness_random_views")
+class RandomViewsLoss(Loss):
+    """MSE to a randomly altered target: a horizontal shift and a brightness offset drawn by
+    Python's `random`, pixel noise drawn by numpy's global RNG and a flip drawn by torch's. Every
+    step consumes all three global RNGs and its gradient depends on the draws (continuous ones,
+    so two different states cannot draw the same), so a resume that did not restore one of them
+    ends with other weights (the resume tests rely on it)."""
+
+    def forward(self, inputs: LossInputs) -> torch.Tensor:
+        target = torch.roll(inputs.real, random.randint(1, 7), dims=-1) + random.uniform(-0.2, 0.2)
+        noise = np.random.standard_normal(tuple(target.shape)).astype(np.float32)
+        target = target + 0.1 * torch.from_numpy(noise).to(target.device)
+        if bool(torch.rand(()) < 0.5):
+            target = target.flip(-2)
+        return (inputs.fake - target).square().mean()
+
+
+@DATASETS.register("harness_jitter_folder")
+class JitterFolder(FolderDataset):
+    """A folder dataset whose items are shifted by Python's `random` and noised by numpy's global
+    RNG (with ``flip: true`` torch's flips them too): augmentation from all three global RNGs."""
+
+    def __getitem__(self, index: int) -> torch.Tensor:
+        image = torch.roll(super().__getitem__(index), random.randint(0, 2), dims=-1)
+        image = image + random.uniform(-0.1, 0.1)  # continuous: no two states draw the same
+        noise = np.random.standard_normal(tuple(image.shape)).astype(np.float32)
+        return image + 0.05 * torch.from_numpy(noise)
 
 
 def make_generator_file(path: Path, seed: int = 0) -> Path:
