@@ -9,6 +9,7 @@ it holds the PID and command of the last holder, for the message a refused proce
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from types import TracebackType
 
@@ -35,11 +36,14 @@ class RunLock:
         self._fd: int | None = None
 
     def acquire(self) -> None:
-        if fcntl is None:  # pragma: no cover - Windows
-            raise GanInvError(
-                f"{self.command}: locking a run folder needs fcntl.flock (POSIX), missing here"
-            )
         self.folder.mkdir(parents=True, exist_ok=True)
+        if fcntl is None:  # pragma: no cover - Windows: say so rather than pretend
+            print(
+                f"{self.command}: warning: no flock on this platform; nothing stops a second "
+                f"process from writing into {str(self.folder)!r}",
+                file=sys.stderr,
+            )
+            return
         if self.path.is_symlink():
             raise GanInvError(
                 f"{str(self.path)!r} is a symbolic link, not ganinv's lock file; remove it or "
