@@ -390,15 +390,24 @@ def _build(header: EncoderHeader, spec: Spec, space: Any, generator: Any, meta: 
     try:
         with _charging(_Budget(header.path, header.tensors)):
             return build_component("encoders", spec, space=space, generator=generator)
-    except GanInvError:
-        raise
-    except Exception as exc:  # on the meta device: a constructor refusing the header's arguments
+    except Exception as exc:  # on the meta device: a constructor refusing the spec's arguments
         if not meta:
             raise  # the real build of a network that built on meta: a bug, not a bad file
-        raise GanInvError(
-            f"exported encoder {str(header.path)!r}: header field method.encoder cannot be "
-            f"built ({type(exc).__name__}: {' '.join(str(exc).split())[:300]})"
-        ) from exc
+        raise in_file_context(header, "encoder", spec, exc) from exc
+
+
+def in_file_context(header: EncoderHeader, part: str, spec: Spec, exc: Exception) -> GanInvError:
+    """`exc` (raised while building `part` from `spec`) as one line naming the file and field."""
+    message = " ".join(str(exc).split())[:400] or type(exc).__name__
+    if isinstance(exc, GanInvError) and str(header.path) in message:
+        return exc
+    if not isinstance(exc, GanInvError):
+        message = f"{type(exc).__name__}: {message}"
+    source = f"header field method.{part}" if spec == getattr(header, part) else f"method.{part}"
+    return GanInvError(
+        f"exported encoder {str(header.path)!r}: the {part} its {source} describes cannot be "
+        f"built ({message})"
+    )
 
 
 def _compare(header: EncoderHeader, encoder: Encoder) -> None:
@@ -442,7 +451,8 @@ def build_encoder_for_file(
     First built on the meta device, where nothing is allocated, and compared with the file's
     tensor table; only a network that matches is built for real.
     """
-    check_registered(header, "encoder", spec)
+    if spec == header.encoder:  # a spec the user wrote gets the registry's own message
+        check_registered(header, "encoder", spec)
     token = _META_PASS.set(True)
     try:
         with warnings.catch_warnings(), torch.device("meta"):

@@ -25,6 +25,7 @@ from ganinv.harness.encoder_file import (
     FORMAT,
     build_encoder_for_file,
     check_registered,
+    in_file_context,
     in_meta_pass,
     names_a_file,
     read_encoder_header,
@@ -242,11 +243,16 @@ def build_method(
     config = resolve_method_config(config, default_generator)
     if generator is None:
         generator = load_generator_for(config.generator, device)
-    space = build_component("spaces", config.space, generator=generator)
+    header = read_encoder_header(config.encoder_checkpoint) if config.encoder_checkpoint else None
+    try:
+        space = build_component("spaces", config.space, generator=generator)
+    except Exception as exc:
+        if header is None or config.space != header.space:
+            raise
+        raise in_file_context(header, "space", config.space, exc) from exc  # the file's spec
     encoder = None
     if config.encoder is not None:
-        if config.encoder_checkpoint:
-            header = read_encoder_header(config.encoder_checkpoint)
+        if header is not None:
             encoder = build_encoder_for_file(header, config.encoder, space, generator)
         else:
             encoder = build_component("encoders", config.encoder, space=space, generator=generator)

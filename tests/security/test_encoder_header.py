@@ -68,6 +68,14 @@ CASES = {
         lambda p, n: rewrite_method(p, n, encoder={**SPEC, "widths": [-1, 4, 4, 4]}),
         "method.encoder",
     ),
+    "a depth the backbone does not know": (
+        lambda p, n: rewrite_method(p, n, encoder={**SPEC, "units": None, "num_layers": 7}),
+        "method.encoder",
+    ),
+    "a space argument out of range": (
+        lambda p, n: rewrite_method(p, n, space={"name": "w", "w_std_samples": 0}),
+        "method.space",
+    ),
     "an input size of a million": (
         lambda p, n: rewrite_method(p, n, encoder={**SPEC, "input_resolution": 1_000_000}),
         "input_resolution",
