@@ -1,9 +1,10 @@
-"""Metric states combine across processes as each metric declares (sum, max, or concatenation)."""
+"""Metric states combine across processes as each metric declares (sum, max, or concatenation).
+
+The two processes meet through a file (``init_method="file://..."``): no port to pick, so no
+fixed port and no free-port guess that another process could take before the bind.
+"""
 
 from __future__ import annotations
-
-import os
-import socket
 
 import torch
 import torch.distributed as dist
@@ -13,21 +14,14 @@ import ganinv
 from ganinv.harness.scoring import all_reduce_metric
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _images(rank: int, count: int) -> tuple[torch.Tensor, torch.Tensor]:
     g = torch.Generator().manual_seed(rank)
     real = torch.rand(count, 3, 32, 32, generator=g) * 2 - 1
     return real, (real + 0.1 * torch.randn(real.shape, generator=g)).clamp(-1, 1)
 
 
-def _worker(rank: int, port: int, queue) -> None:
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
-    dist.init_process_group("gloo", rank=rank, world_size=2)
+def _worker(rank: int, store_file: str, queue) -> None:
+    dist.init_process_group("gloo", init_method=f"file://{store_file}", rank=rank, world_size=2)
     try:
         results = {}
         for name in ("mse", "swd"):
@@ -45,11 +39,11 @@ def _worker(rank: int, port: int, queue) -> None:
         dist.destroy_process_group()
 
 
-def test_two_processes_match_one_process_over_all_images():
-    port = _free_port()
+def test_two_processes_match_one_process_over_all_images(tmp_path):
+    store_file = str(tmp_path / "rendezvous")  # must not exist yet; the group creates it
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
-    procs = [ctx.Process(target=_worker, args=(r, port, queue)) for r in range(2)]
+    procs = [ctx.Process(target=_worker, args=(r, store_file, queue)) for r in range(2)]
     for p in procs:
         p.start()
     got = dict(queue.get(timeout=300) for _ in procs)
