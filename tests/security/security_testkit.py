@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import struct
 from pathlib import Path
 from typing import Any
 
@@ -59,10 +58,3 @@ def rewrite_method(source: Path, name: str, **method: Any) -> Path:
     spec.update(method)
     spec = {k: v for k, v in spec.items() if v is not None}
     return rewrite(source, name, method=json.dumps(spec))
-
-
-def raw_file(path: Path, header: dict[str, Any], data: bytes = b"") -> Path:
-    """Safetensors bytes written by hand: the JSON table may hold anything."""
-    table = json.dumps(header).encode()
-    path.write_bytes(struct.pack("<Q", len(table)) + table + data)
-    return path
