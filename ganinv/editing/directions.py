@@ -17,11 +17,20 @@ from typing import Any
 
 import torch
 
+from ganinv.checkpoints.safe_load import check_tensor, read_file, torch_load
 from ganinv.core.errors import GanInvError
 from ganinv.core.io import atomic_write
+from ganinv.core.safetensors_io import read_table, read_tensors
 from ganinv.core.space import Code
 
 DIRECTION_FORMAT = "ganinv-direction"
+# A W+ direction at 1024 px holds 18 * 512 = 9,216 values; a file claiming far more is not one.
+MAX_DIRECTION_VALUES = 1 << 20
+MAX_LABELS_BYTES = 64 << 20
+# dtype names as torch (.pt) and safetensors (.safetensors) spell them.
+_FLOAT_DTYPES = {"torch.float32", "torch.float16", "torch.bfloat16", "torch.float64"}
+_FLOAT_DTYPES |= {"F32", "F16", "BF16", "F64"}
+_LABELS = {0: 0, 1: 1, "0": 0, "1": 1}
 
 
 @dataclass
@@ -145,11 +154,20 @@ def load_codes(folder: str | os.PathLike[str]) -> tuple[Code, list[str]]:
 def read_labels(path: str | os.PathLike[str]) -> dict[str, int]:
     """Labels by image name from JSON ``{"name": 0|1}`` or CSV rows ``name,label`` (header ok)."""
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise GanInvError(f"labels file {str(path)!r} does not exist")
-    text = path.read_text(encoding="utf-8")
+    data = read_file(path)  # regular files only: a FIFO or device would block or never end
+    if len(data) > MAX_LABELS_BYTES:
+        raise GanInvError(
+            f"labels file {str(path)!r} has {len(data):,} bytes, more than the "
+            f"{MAX_LABELS_BYTES:,} a labels file may have"
+        )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise GanInvError(f"labels file {str(path)!r} is not UTF-8 text ({exc.reason})") from exc
     if path.suffix.lower() == ".json":
-        raw = json.loads(text)
+        raw = _json(text, f"labels file {str(path)!r}")
         if not isinstance(raw, dict):
             raise GanInvError(f"{str(path)!r}: JSON labels must map image names to 0 or 1")
         items = list(raw.items())
@@ -163,14 +181,11 @@ def read_labels(path: str | os.PathLike[str]) -> dict[str, int]:
             items = items[1:]  # header row
     labels = {}
     for name, value in items:
-        try:
-            label = int(value)
-        except (TypeError, ValueError):
-            raise GanInvError(
-                f"{str(path)!r}: label of {name!r} is {value!r}, not 0 or 1"
-            ) from None
-        if label not in (0, 1):
-            raise GanInvError(f"{str(path)!r}: label of {name!r} is {label}, not 0 or 1")
+        # int() would also take 1.5, True or "1_0"; a label is exactly 0 or 1.
+        plain = isinstance(value, (int, float, str)) and not isinstance(value, bool)
+        label = _LABELS.get(value) if plain else None
+        if label is None:
+            raise GanInvError(f"{str(path)!r}: label of {name!r} is {value!r}, not 0 or 1")
         labels[Path(str(name)).stem] = label
     return labels
 
@@ -196,24 +211,67 @@ def save_direction(path: str | os.PathLike[str], learned: LearnedDirection) -> P
 
 def load_direction(path: str | os.PathLike[str]) -> tuple[torch.Tensor, dict[str, Any]]:
     """A direction file (from `save_direction`, or any safetensors with a ``direction`` tensor,
-    or a ``.pt`` tensor loaded weights-only)."""
+    or a ``.pt`` tensor loaded weights-only), checked before anything is allocated for it."""
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise GanInvError(f"direction file {str(path)!r} does not exist")
     if path.suffix == ".safetensors":
-        from safetensors import safe_open
-
-        with safe_open(str(path), framework="pt", device="cpu") as f:
-            header = f.metadata() or {}
-            if "direction" not in f.keys():
-                raise GanInvError(f"{str(path)!r} has no 'direction' tensor")
-            return f.get_tensor("direction"), json.loads(header.get("info", "{}"))
-    try:
-        value = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise GanInvError(f"cannot read direction {str(path)!r}: {exc}") from exc
+        return _safetensors_direction(path)
+    what = f"direction file {str(path)!r}"
+    value = torch_load(path, what, kind="a direction (a tensor or {'direction': tensor})")
     if isinstance(value, dict) and "direction" in value:
         value = value["direction"]
     if not isinstance(value, torch.Tensor):
-        raise GanInvError(f"{str(path)!r} holds no direction tensor")
-    return value, {}
+        raise GanInvError(f"{what} holds a {type(value).__name__}, not a direction tensor")
+    _check_shape(tuple(value.shape), str(value.dtype), what)
+    return _check_values(check_tensor(value, what), what), {}
+
+
+def _safetensors_direction(path: Path) -> tuple[torch.Tensor, dict[str, Any]]:
+    what = f"direction file {str(path)!r}"
+    header, table = read_table(path, "direction file")
+    if "direction" not in table:
+        raise GanInvError(f"{what} has no 'direction' tensor (it holds {sorted(table)[:5]})")
+    _check_shape(table["direction"].shape, table["direction"].dtype, what)
+    # Every tensor of the file is read below: their total is bounded too, not just the direction.
+    total = sum(info.numel for info in table.values())
+    if total > MAX_DIRECTION_VALUES:
+        raise GanInvError(
+            f"{what} holds {total:,} values in {len(table)} tensors; a direction file holds one "
+            f"direction of at most {MAX_DIRECTION_VALUES:,}"
+        )
+    info = _json(header.get("info", "{}"), f"{what} header field 'info'")
+    if not isinstance(info, dict):
+        raise GanInvError(f"{what} header field 'info' must be a JSON object")
+    direction = read_tensors(path, "direction file")["direction"]
+    return _check_values(check_tensor(direction, what), what), info
+
+
+def _check_shape(shape: tuple[int, ...], dtype: str, what: str) -> None:
+    """A direction is [w_dim] or [num_ws, w_dim] floats of bounded size (checked before reading)."""
+    count = 1
+    for size in shape:
+        count *= size
+    if len(shape) not in (1, 2) or count == 0 or count > MAX_DIRECTION_VALUES:
+        raise GanInvError(
+            f"{what}: 'direction' has shape {list(shape)}; expected [w_dim] or [num_ws, w_dim] "
+            f"with at most {MAX_DIRECTION_VALUES:,} values"
+        )
+    if dtype not in _FLOAT_DTYPES:
+        raise GanInvError(f"{what}: 'direction' has dtype {dtype}; expected floating point")
+
+
+def _check_values(direction: torch.Tensor, what: str) -> torch.Tensor:
+    if not bool(torch.isfinite(direction).all()):
+        raise GanInvError(f"{what}: 'direction' holds NaN or infinite values")
+    return direction
+
+
+def _json(text: str, what: str) -> Any:
+    """Parsed JSON with a size limit; malformed text is one `GanInvError` line naming `what`."""
+    if len(text) > MAX_LABELS_BYTES:
+        raise GanInvError(f"{what} is {len(text):,} characters (corrupt)")
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise GanInvError(f"{what} is not valid JSON ({' '.join(str(exc).split())})") from exc
