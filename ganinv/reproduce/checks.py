@@ -12,12 +12,11 @@ each with how to obtain or fix it.
 
 from __future__ import annotations
 
+import argparse
 import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import torch
 
 from ganinv.core.errors import GanInvError
 from ganinv.reproduce.cards import READABLE_FORMATS, AssetCard
@@ -127,36 +126,46 @@ def _check_psp_checkpoint(
     card: AssetCard, path: Path, networks: list[str], details: list[str]
 ) -> None:
     """pSp / e4e checkpoints: {'state_dict': {encoder.*, decoder.*}, 'opts', 'latent_avg'}."""
-    from ganinv.checkpoints.rosinality import generator_state_to_ours
-    from ganinv.checkpoints.state import load_exact
+    from ganinv.checkpoints.rosinality import MAX_KEYS, generator_state_to_ours
+    from ganinv.checkpoints.safe_load import check_state, check_tensor, reword, torch_load
+    from ganinv.checkpoints.state import build_network, load_exact
     from ganinv.stylegan2.generator import StyleGAN2Generator
 
-    try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise AssetProblem(
-            f"{path} does not load with torch.load(weights_only=True): {exc}"
-        ) from exc
+    # weights_only with 'opts' as argparse.Namespace (pSp stores its options that way); sizes are
+    # checked before torch allocates; the decoder is built only once its shapes match exactly.
+    data = torch_load(path, str(path), [argparse.Namespace], kind="a pSp/e4e checkpoint")
     state = data.get("state_dict") if isinstance(data, dict) else None
     if not isinstance(state, dict) or "latent_avg" not in data:
         raise AssetProblem(f"{path} is not a pSp/e4e checkpoint (needs 'state_dict', 'latent_avg')")
+    if len(state) > 4 * MAX_KEYS:  # encoder and decoder together; far fewer in real files
+        raise AssetProblem(f"{path}: 'state_dict' holds {len(state):,} entries; not a pSp file")
+    state = check_state(state, f"{path}: 'state_dict'")
     encoder_keys = [k for k in state if k.startswith("encoder.")]
     decoder = {k[len("decoder.") :]: v for k, v in state.items() if k.startswith("decoder.")}
     if not encoder_keys or not decoder:
         raise AssetProblem(f"{path} has no encoder.* or no decoder.* tensors in its state_dict")
+    latent_avg = check_tensor(data["latent_avg"], f"{path}: 'latent_avg'")
+    if latent_avg.dim() not in (1, 2):
+        raise AssetProblem(
+            f"{path}: 'latent_avg' has shape {list(latent_avg.shape)}; expected [w_dim] or "
+            "[num_ws, w_dim]"
+        )
     try:
         kwargs, ours = generator_state_to_ours(decoder)
         # e4e stores latent_avg per layer ([18, 512]) or once ([512]); our w_avg is one [w_dim].
-        latent_avg = data["latent_avg"]
-        ours["w_avg"] = latent_avg.reshape(-1, latent_avg.shape[-1])[0]
-        generator = StyleGAN2Generator(**kwargs)
-        load_exact(generator, ours, f"{path} decoder")
+        ours["w_avg"] = latent_avg[0] if latent_avg.dim() == 2 else latent_avg
+        shapes = {k: tuple(v.shape) for k, v in ours.items()}
+        what = f"{path} decoder"
+        generator = build_network("generator/stylegan2", StyleGAN2Generator, kwargs, shapes, what)
+        load_exact(generator, ours, what)
     except GanInvError as exc:
         raise AssetProblem(str(exc)) from exc
+    except Exception as exc:  # a layout no check foresaw: still the file's fault
+        raise AssetProblem(f"{path}: unexpected pSp decoder layout ({reword(exc)})") from exc
     _check_expectations(card, generator, details)
     details.append(
         f"pSp-layout checkpoint: {len(encoder_keys)} encoder tensors, rosinality decoder, "
-        f"latent_avg {tuple(data['latent_avg'].shape)}"
+        f"latent_avg {tuple(latent_avg.shape)}"
     )
 
 
