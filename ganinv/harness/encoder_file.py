@@ -76,6 +76,7 @@ class EncoderHeader:
     components: dict[str, dict[str, str]] = field(default_factory=dict)
     exported_with_imports: list[str] = field(default_factory=list)
     info: dict[str, Any] = field(default_factory=dict)
+    relative: list[str] = field(default_factory=list)  # dotted keys stored relative to the file
 
     def specs(self) -> dict[str, Any]:
         return {"generator": self.generator, "space": self.space, "encoder": self.encoder}
@@ -232,7 +233,7 @@ def _string_list(path: Path, field_name: str, value: Any, pattern: re.Pattern[st
     return value
 
 
-def _resolve_paths(path: Path, method: dict[str, Any], keys: Any) -> None:
+def _resolve_paths(path: Path, method: dict[str, Any], keys: Any) -> list[str]:
     """Replace each listed value by the path it names relative to the file's folder."""
     keys = _string_list(path, "method.paths", keys, re.compile(r"[A-Za-z0-9_.]{1,256}"))
     folder = os.path.abspath(path.parent)
@@ -249,6 +250,7 @@ def _resolve_paths(path: Path, method: dict[str, Any], keys: Any) -> None:
         if not isinstance(node, str) or not node or os.path.isabs(node):
             raise _bad(path, f"method.{key}", "must be a path relative to the file")
         _set(method, key, os.path.normpath(os.path.join(folder, node)))
+    return keys
 
 
 def _components(path: Path, value: Any) -> dict[str, dict[str, str]]:
@@ -291,7 +293,7 @@ def read_encoder_header(path: str | os.PathLike[str]) -> EncoderHeader:
     generator = method.get("generator")
     if generator is not None and (not isinstance(generator, str) or not generator):
         raise _bad(path, "method.generator", "must be a checkpoint path or a weights name")
-    _resolve_paths(path, method, method.get("paths", []))
+    relative = _resolve_paths(path, method, method.get("paths", []))
     _no_special_files(path, method)
     for name, info_ in table.items():
         if info_.dtype not in LOADABLE_DTYPES:
@@ -307,7 +309,18 @@ def read_encoder_header(path: str | os.PathLike[str]) -> EncoderHeader:
         components=_components(path, method.get("components", {})),
         exported_with_imports=_string_list(path, "method.exported_with_imports", imports, _MODULE),
         info=info,
+        relative=relative,
     )
+
+
+def check_generator_present(header: EncoderHeader) -> None:
+    """The generator a header names beside the file must be there (or the user names another)."""
+    if "generator" in header.relative and not Path(str(header.generator)).exists():
+        raise GanInvError(
+            f"exported encoder {str(header.path)!r} (header field method.generator) was trained "
+            f"on {str(header.generator)!r}, stored relative to the encoder file, which is not "
+            "there: keep the two files in the same relative places, or set method.generator"
+        )
 
 
 def check_registered(header: EncoderHeader, part: str, spec: Spec) -> None:

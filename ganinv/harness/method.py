@@ -24,6 +24,7 @@ from ganinv.harness.components import build_component, spec_name
 from ganinv.harness.encoder_file import (
     FORMAT,
     build_encoder_for_file,
+    check_generator_present,
     check_registered,
     in_file_context,
     in_meta_pass,
@@ -144,6 +145,7 @@ def resolve_method_config(
         for part, spec in (("space", config.space), ("encoder", config.encoder)):
             if spec is None:  # taken from the file: say which plugin it needs if missing
                 check_registered(header, part, getattr(header, part))
+
         config = replace(
             config,
             encoder_checkpoint=os.path.abspath(config.encoder_checkpoint),
@@ -241,9 +243,11 @@ def build_method(
     """Resolve and build a method; an exported encoder's weights are loaded strictly."""
     device = torch.device(device)
     config = resolve_method_config(config, default_generator)
-    if generator is None:
-        generator = load_generator_for(config.generator, device)
     header = read_encoder_header(config.encoder_checkpoint) if config.encoder_checkpoint else None
+    if generator is None:
+        if header is not None and config.generator == header.generator:
+            check_generator_present(header)
+        generator = load_generator_for(config.generator, device)
     try:
         space = build_component("spaces", config.space, generator=generator)
     except Exception as exc:

@@ -7,10 +7,12 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
 import torch
 from security_testkit import export_encoder, make_generator
 
 from ganinv.cli.main import main as ganinv_main
+from ganinv.core.errors import GanInvError
 from ganinv.harness.configs import load_method
 from ganinv.harness.method import build_method
 from ganinv.harness.schema import MethodConfig
@@ -63,3 +65,21 @@ def test_a_saved_method_yaml_works_from_another_folder(tmp_path, monkeypatch, im
     monkeypatch.chdir(tmp_path / "other")
     again = build_method(load_method(work / "out" / "method.yaml")).invert(image)[0]
     torch.testing.assert_close(again["w"], first["w"], rtol=0, atol=0)
+
+
+def test_an_encoder_moved_without_its_generator_says_what_to_do(tmp_path, monkeypatch, image):
+    """Only the encoder is copied elsewhere: the error names the file, the header field and the
+    fix; naming the generator in the method makes it work."""
+    monkeypatch.chdir(tmp_path)
+    generator_file, generator = make_generator(tmp_path / "gan")
+    export_encoder(Path("run/enc.safetensors"), "gan/g.safetensors", generator)
+    (tmp_path / "other" / "alone").mkdir(parents=True)
+    alone = Path(shutil.copy(tmp_path / "run" / "enc.safetensors", tmp_path / "other" / "alone"))
+    with pytest.raises(GanInvError) as info:
+        build_method(MethodConfig(encoder_checkpoint=str(alone)))
+    message = str(info.value)
+    assert str(alone) in message and "method.generator" in message and "\n" not in message
+    method = build_method(
+        MethodConfig(encoder_checkpoint=str(alone), generator=str(generator_file))
+    )
+    assert method.invert(image)[0]["w"].shape == (1, 16)
