@@ -31,5 +31,10 @@ def run(args: argparse.Namespace) -> int:
             print(f"{name:>12} = {m['value']:.6g}")
         print(f"{'s/image':>12} = {record['seconds_per_image']:.4g}")
         print(f"{'peak MiB':>12} = {record['peak_memory']['bytes'] / 2**20:.0f}")
+        skipped = record["data"]["skipped"]
+        if skipped:
+            print(f"skipped {len(skipped)} unreadable image(s) (on_error: skip):")
+            for item in skipped:
+                print(f"  {item['name']}: {item['problem']}")
         print(f"written: {config.out}/metrics.json")
     return 0

@@ -47,4 +47,8 @@ def run(args: argparse.Namespace) -> int:
         f"inverted {len(summary['images'])} image(s) into space {summary['space']!r}: "
         f"{args.out}/codes, {args.out}/recon"
     )
+    if summary["skipped"]:
+        print(f"skipped {len(summary['skipped'])} unreadable image(s) (on_error: skip):")
+        for name, problem in summary["skipped"]:
+            print(f"  {name}: {problem}")
     return 0

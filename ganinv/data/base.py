@@ -352,6 +352,30 @@ class ImageDataset(Dataset):
             raise ImageDecodeError(name, f"cannot be read ({exc})") from exc
         return open_header(data, name)
 
+    def read_item(self, index: int) -> torch.Tensor:
+        """``self[index]`` without the skip policy: exactly item `index` or `ImageDecodeError`.
+
+        For exact sets (inversion, evaluation), where replacing a bad item by the next one would
+        pair a name with another image and count that image twice.
+        """
+        base, mirrored = self._split_index(index)
+        image = self.transform(self._decode(int(self._positions[base])))
+        return image.flip(-1) if mirrored else image
+
+    def output_name(self, index: int) -> str:
+        """A stable, unique relative name for outputs about item `index` (no extension).
+
+        The entry's position in the whole source (zero-padded), which neither the split, a
+        subset nor skipped items change; `#mirror` for mirrored copies. Folder datasets use the
+        relative path instead.
+        """
+        base, mirrored = self._split_index(index)
+        name = self._output_key(int(self._positions[base]))
+        return name + "#mirror" if mirrored else name
+
+    def _output_key(self, position: int) -> str:
+        return f"{position:08d}"
+
     def item_name(self, index: int) -> str:
         """File name or key of the image at `index` (mirrored copies get a ``#mirror`` suffix)."""
         base, mirrored = self._split_index(index)

@@ -62,6 +62,11 @@ class FolderDataset(ImageDataset):
     def _entry_name(self, position: int) -> str:
         return self._names[position]
 
+    def _output_key(self, position: int) -> str:
+        # The relative path without its extension: sub/a.png -> sub/a.
+        name = self._names[position]
+        return name[: -len(os.path.splitext(name)[1]) or None]
+
     def _read_bytes(self, position: int, size: int | None = None) -> bytes:
         # Regular files only, bounded: a FIFO or device named x.png must not hang the read.
         name = self._names[position]

@@ -6,6 +6,7 @@ Layout of ``out``::
     methods/<label>/result.json     one per method, written as soon as it finishes (resume unit)
     methods/<label>/recon_NNN.png   its first `grid_images` reconstructions
     inputs/NNN.png                  the first `grid_images` test images
+    inputs/data.json                the data they were taken from (grids use only matching ones)
     table.{md,csv,json,tex}         the table
     grid.png                        input | reconstructions | error maps
     report.html                     self-contained report
@@ -30,6 +31,7 @@ from ganinv.core.config import save_config, to_dict
 from ganinv.core.errors import GanInvError
 from ganinv.core.images import from_uint8, save_image, to_uint8
 from ganinv.core.io import atomic_write_text
+from ganinv.core.outputs import claim_output_dir
 from ganinv.harness.data import build_dataset
 from ganinv.harness.device import DistContext
 from ganinv.harness.environment import environment_record
@@ -51,7 +53,29 @@ class BenchOutcome:
 
 
 def slugify(label: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._+-]+", "_", label).strip("_") or "method"
+    """The folder name of a method label (never hidden, never '.' or '..')."""
+    return re.sub(r"[^A-Za-z0-9._+-]+", "_", label).strip("_").lstrip(".") or "method"
+
+
+def check_distinct_folders(labels: list[str]) -> None:
+    """Refuse labels that would share ``methods/<folder>`` (also on case-insensitive disks)."""
+    seen: dict[str, str] = {}
+    for label in labels:
+        key = slugify(label).casefold()
+        if key in seen:
+            raise GanInvError(
+                f"bench methods {seen[key]!r} and {label!r} would share the folder "
+                f"methods/{slugify(label)}; give them labels that differ in letters or digits"
+            )
+        seen[key] = label
+
+
+def _clear_own(folder: Path, pattern: str) -> None:
+    """Remove the files bench itself names `pattern` in `folder` (a previous run's)."""
+    if folder.is_dir() and not folder.is_symlink():
+        for path in folder.glob(pattern):
+            if path.is_file() and not path.is_symlink():
+                path.unlink()
 
 
 def _fingerprint(config: BenchConfig, method: MethodConfig) -> dict[str, Any]:
@@ -91,7 +115,9 @@ def run_bench(
     duplicates = sorted({lab for lab in labels if labels.count(lab) > 1})
     if duplicates:
         raise GanInvError(f"bench methods need distinct labels; repeated: {duplicates}")
+    check_distinct_folders(labels)
     if dist_ctx.is_main:
+        claim_output_dir(out, "bench", "out")
         save_config(config, out / "config.yaml")
     dataset = build_dataset(config.data)
     generators: dict[str, Any] = {}
@@ -102,13 +128,12 @@ def run_bench(
         method_dir = out / "methods" / slugify(label)
         result_path = method_dir / "result.json"
         fingerprint = _fingerprint(config, method_config)
+        if resume and _result_is_current(method_dir, config, method_config):
+            results.append(json.loads(result_path.read_text(encoding="utf-8")))
+            skipped.append(label)
+            echo(f"bench: {label}: finished before, skipped (--resume)")
+            continue
         if resume and result_path.is_file():
-            saved = json.loads(result_path.read_text(encoding="utf-8"))
-            if saved.get("fingerprint") == fingerprint:
-                results.append(saved)
-                skipped.append(label)
-                echo(f"bench: {label}: finished before, skipped (--resume)")
-                continue
             echo(f"bench: {label}: saved result was made with another config; running again")
         seed_everything(config.seed)
         gen_key = method_config.generator
@@ -128,12 +153,20 @@ def run_bench(
         )
         record = {**result.as_dict(), "fingerprint": fingerprint}
         if dist_ctx.is_main:
+            # A previous run's files go first: its result must not outlive new images, and
+            # its extra images must not be shown beside this run's.
+            if result_path.is_file():
+                result_path.unlink()
+            _clear_own(method_dir, "recon_*.png")
             if result.kept_recons is not None:
                 for i, array in enumerate(to_uint8(result.kept_recons)):
                     save_image(array, method_dir / f"recon_{i:03d}.png")
-            if result.kept_inputs is not None and not (out / "inputs").is_dir():
+            if result.kept_inputs is not None and _inputs_stamp(out) != _data_stamp(config):
+                _clear_own(out / "inputs", "*.png")
+                (out / INPUTS_STAMP).unlink(missing_ok=True)
                 for i, array in enumerate(to_uint8(result.kept_inputs)):
                     save_image(array, out / "inputs" / f"{i:03d}.png")
+                atomic_write_text(out / INPUTS_STAMP, json.dumps(_data_stamp(config)))
             # Last: its presence marks the method finished.
             atomic_write_text(result_path, json.dumps(record, indent=2))
         results.append(record)
@@ -145,6 +178,33 @@ def run_bench(
     if dist_ctx.is_main:
         paths = _write_outputs(config, out, table, resolved, device)
     return BenchOutcome(table, paths, ran, skipped)
+
+
+INPUTS_STAMP = "inputs/data.json"
+
+
+def _data_stamp(config: BenchConfig) -> dict[str, Any]:
+    """What decides which images are kept in ``inputs/``."""
+    return {
+        "data": to_dict(config.data),
+        "grid_images": config.grid_images,
+        "batch_size": config.batch_size,
+    }
+
+
+def _inputs_stamp(out: Path) -> Any:
+    try:
+        return json.loads((out / INPUTS_STAMP).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _result_is_current(method_dir: Path, config: BenchConfig, method: MethodConfig) -> bool:
+    try:
+        saved = json.loads((method_dir / "result.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(saved, dict) and saved.get("fingerprint") == _fingerprint(config, method)
 
 
 def _auto_label(method: MethodConfig) -> str:
@@ -166,13 +226,17 @@ def _write_outputs(
         "json": atomic_write_text(out / "table.json", table.to_json()),
         "latex": atomic_write_text(out / "table.tex", table.to_latex()),
     }
-    input_paths = sorted((out / "inputs").glob("*.png"))[: config.grid_images]
+    # Only inputs made from this config's data are shown, and only with reconstructions of
+    # those very inputs (a result.json of this config marks them).
+    current = _inputs_stamp(out) == _data_stamp(config)
+    input_paths = sorted((out / "inputs").glob("*.png"))[: config.grid_images] if current else []
     inputs = _load_pngs(input_paths) if input_paths else None
     recons: dict[str, torch.Tensor] = {}
     if inputs is not None:
         for m in methods:
-            files = sorted((out / "methods" / slugify(m.label)).glob("recon_*.png"))
-            if len(files) >= len(input_paths):
+            method_dir = out / "methods" / slugify(m.label)
+            files = sorted(method_dir.glob("recon_*.png"))
+            if _result_is_current(method_dir, config, m) and len(files) >= len(input_paths):
                 recons[m.label] = _load_pngs(files[: len(input_paths)])
         if recons:
             paths["grid"] = out / "grid.png"

@@ -8,10 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import torch.distributed as dist
+from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
 from ganinv.core.config import save_config, to_dict
 from ganinv.core.io import atomic_write_text
+from ganinv.core.outputs import claim_output_dir
 from ganinv.harness.data import build_dataset, eval_loader
 from ganinv.harness.device import DistContext
 from ganinv.harness.method import Method
@@ -85,7 +88,8 @@ def evaluate_method(
     timer, memory = SecondsPerImageMetric(device), PeakMemoryMetric(device)
     recorders = [m for m in metrics if isinstance(m, RecordMetric)] + [timer, memory]
     kept_in, kept_out = [], []
-    batches = eval_loader(dataset, batch_size, indices)
+    read_skips: list[tuple[str, str]] = []
+    batches = _exact_batches(dataset, batch_size, indices, read_skips)
     bar = tqdm(
         batches,
         desc=f"eval {method.label}",
@@ -94,6 +98,8 @@ def evaluate_method(
         leave=False,
     )
     for real in bar:
+        if real is None:  # every image of this batch was skipped
+            continue
         real = real.to(device)
         with measure(device) as measured:
             _, recon = method.invert(real)
@@ -107,6 +113,7 @@ def evaluate_method(
             kept_in.append(real.cpu())
             kept_out.append(recon.cpu())
     split = split_name(data_spec)
+    data_record = _data_record(dataset, read_skips, dist_ctx)
     results = compute_metrics(metrics, split)
     time_result, memory_result = compute_metrics([timer, memory]).values()
     protocol = {
@@ -128,7 +135,69 @@ def evaluate_method(
         protocol=protocol,
         kept_inputs=torch.cat(kept_in)[:keep] if kept_in else None,
         kept_recons=torch.cat(kept_out)[:keep] if kept_out else None,
+        extra={"data": {**data_record, "images": int(time_result.protocol["images"])}},
     )
+
+
+class _ExactItems(Dataset):
+    """The items of an `ImageDataset` read exactly: under ``on_error: skip`` a bad item becomes
+    (None, (name, problem)) instead of being replaced by the next one, which would count that
+    image twice and leave the bad one unrecorded."""
+
+    def __init__(self, dataset: Any, indices: list[int]) -> None:
+        self.dataset, self.indices = dataset, indices
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, k: int) -> tuple[torch.Tensor | None, tuple[str, str] | None]:
+        from ganinv.data.decode import ImageDecodeError
+
+        index = self.indices[k]
+        try:
+            return self.dataset.read_item(index), None
+        except ImageDecodeError as exc:
+            if self.dataset.on_error != "skip":
+                raise
+            return None, (self.dataset.item_name(index), exc.problem)
+
+
+def _exact_batches(
+    dataset: Any, batch_size: int, indices: list[int], skipped: list[tuple[str, str]]
+) -> Any:
+    """Batches [B, 3, H, W] (None when all of a batch was skipped); skips go to `skipped`."""
+    from ganinv.data.base import ImageDataset
+
+    if not isinstance(dataset, ImageDataset):  # datasets of plugins: no skip policy of ours
+        yield from eval_loader(dataset, batch_size, indices)
+        return
+    loader = DataLoader(
+        _ExactItems(dataset, list(indices)),
+        batch_size=batch_size,
+        shuffle=False,
+        collate_fn=lambda items: items,
+    )
+    for items in loader:
+        skipped.extend(problem for _, problem in items if problem is not None)
+        images = [image for image, _ in items if image is not None]
+        yield torch.stack(images) if images else None
+
+
+def _data_record(
+    dataset: Any, read_skips: list[tuple[str, str]], dist_ctx: DistContext
+) -> dict[str, Any]:
+    """The bad-input policy and every item left out: when the dataset was built (the same in
+    every process) and while reading (gathered from every process's shard)."""
+    if dist.is_available() and dist.is_initialized() and dist_ctx.world_size > 1:
+        gathered: list[Any] = [None] * dist_ctx.world_size
+        dist.all_gather_object(gathered, read_skips)
+        read_skips = [item for part in gathered for item in part]
+    skipped = list(getattr(dataset, "skipped", [])) + read_skips
+    return {
+        "on_error": getattr(dataset, "on_error", "raise"),
+        "skipped_count": len(skipped),
+        "skipped": [{"name": name, "problem": problem} for name, problem in skipped],
+    }
 
 
 def run_eval(
@@ -143,6 +212,10 @@ def run_eval(
 
     torch.manual_seed(config.seed)
     dist_ctx = dist_ctx or DistContext()
+    if write and dist_ctx.is_main:
+        # Before the work: `out` must be new, empty or a previous eval's (config.yaml and
+        # metrics.json are replaced; nothing someone else wrote is).
+        claim_output_dir(config.out, "eval", "out")
     method = build_method(config.method, device)
     result = evaluate_method(
         method,

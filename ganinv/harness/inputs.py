@@ -9,6 +9,7 @@ through the `datasets` registry and brings its own transform.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -60,19 +61,94 @@ def parse_input_spec(text: str) -> str | dict[str, Any]:
     return text
 
 
-def load_inputs(
-    source: str | os.PathLike[str] | dict[str, Any], resolution: int, limit: int | None = None
-) -> tuple[torch.Tensor, list[str]]:
-    """(images [N, 3, R, R] in [-1, 1], names) from a file, a folder or a dataset spec."""
-    if isinstance(source, dict):
-        from ganinv.harness.data import build_dataset, image_of
+@dataclass
+class Inputs:
+    """Images to invert, one unique output name each, and what was left out (and why)."""
 
-        dataset = build_dataset(source)
-        count = len(dataset) if limit is None else min(limit, len(dataset))
-        images = torch.stack([image_of(dataset[i]) for i in range(count)])
+    images: torch.Tensor  # [N, 3, R, R] in [-1, 1]
+    names: list[str]  # relative output names, unique: codes/<name>.safetensors
+    sources: list[str]  # the file or dataset entry each image came from
+    on_error: str = "raise"
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (entry, problem)
+
+    def record(self) -> dict[str, Any]:
+        """What `ganinv invert` writes to ``invert.json``."""
+        return {
+            "count": len(self.names),
+            "on_error": self.on_error,
+            "skipped_count": len(self.skipped),
+            "skipped": [{"name": n, "problem": p} for n, p in self.skipped],
+            "items": [{"name": n, "source": s} for n, s in zip(self.names, self.sources)],
+        }
+
+
+def _check_names(names: list[str], sources: list[str], where: str) -> None:
+    """Output names must be plain relative paths and distinct: one output per input."""
+    first: dict[str, str] = {}
+    for name, source in zip(names, sources):
+        parts = name.split("/")
+        if not name or any(p in ("", ".", "..") for p in parts):
+            raise GanInvError(f"{where}: {source!r} gives no usable output name ({name!r})")
+        if name in first:
+            raise GanInvError(
+                f"{where}: {first[name]!r} and {source!r} would both be written as {name!r} "
+                "(same name without extension); rename one of them"
+            )
+        first[name] = source
+
+
+def _output_name(dataset: Any, index: int) -> str:
+    """A stable output name for item `index` of a dataset: its own (`output_name`) or the
+    index (datasets of plugins)."""
+    namer = getattr(dataset, "output_name", None)
+    return namer(index) if namer is not None else f"{index:06d}"
+
+
+def _load_dataset(spec: dict[str, Any], limit: int | None) -> Inputs:
+    from ganinv.data.base import ImageDataset
+    from ganinv.data.decode import ImageDecodeError
+    from ganinv.harness.data import build_dataset, image_of
+
+    dataset = build_dataset(spec)
+    count = len(dataset) if limit is None else min(limit, len(dataset))
+    on_error = getattr(dataset, "on_error", "raise")
+    skipped = list(getattr(dataset, "skipped", []))  # left out when the dataset was built
+    images, names, sources = [], [], []
+    for i in range(count):
         namer = getattr(dataset, "item_name", None)
-        names = [Path(str(namer(i))).stem if namer else f"{i:06d}" for i in range(count)]
-        return images, names
+        source = str(namer(i)) if namer is not None else str(i)
+        if isinstance(dataset, ImageDataset):
+            # Exactly item i: under `skip` a bad item is left out, never replaced by the next
+            # one (that would pair its name with another image, and count that image twice).
+            try:
+                image = dataset.read_item(i)
+            except ImageDecodeError as exc:
+                if on_error != "skip":
+                    raise
+                skipped.append((source, exc.problem))
+                continue
+        else:
+            image = image_of(dataset[i])
+        images.append(image)
+        names.append(_output_name(dataset, i))
+        sources.append(source)
+    if not images:
+        raise GanInvError(f"no image of the dataset {spec!r} could be read")
+    _check_names(names, sources, "--input")
+    return Inputs(torch.stack(images), names, sources, on_error, skipped)
+
+
+def load_inputs_recorded(
+    source: str | os.PathLike[str] | dict[str, Any], resolution: int, limit: int | None = None
+) -> Inputs:
+    """`Inputs` from a file, a folder (its image files, not recursive) or a dataset spec.
+
+    Names: a file's name without its extension; for a dataset, the item's `output_name` (its
+    relative path without extension in a folder, its index in IDX, LMDB and zip). Two inputs
+    that would get one name are refused; a name never depends on which other items exist.
+    """
+    if isinstance(source, dict):
+        return _load_dataset(source, limit)
     path = Path(source)
     if path.is_file():
         files = [path]
@@ -87,7 +163,15 @@ def load_inputs(
             f"input {str(path)!r} does not exist (a file, a folder or a dataset spec)"
         )
     files = files[:limit] if limit is not None else files
-    stems = [f.stem for f in files]
-    # a.png and a.jpg would write the same code file: keep the suffix when stems collide.
-    names = [f.name if stems.count(f.stem) > 1 else f.stem for f in files]
-    return torch.stack([read_image(f, resolution) for f in files]), names
+    names, sources = [f.stem for f in files], [f.name for f in files]
+    _check_names(names, sources, f"--input {str(path)!r}")
+    images = torch.stack([read_image(f, resolution) for f in files])
+    return Inputs(images, names, sources)
+
+
+def load_inputs(
+    source: str | os.PathLike[str] | dict[str, Any], resolution: int, limit: int | None = None
+) -> tuple[torch.Tensor, list[str]]:
+    """(images [N, 3, R, R] in [-1, 1], names) from a file, a folder or a dataset spec."""
+    inputs = load_inputs_recorded(source, resolution, limit)
+    return inputs.images, inputs.names
