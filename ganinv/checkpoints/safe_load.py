@@ -220,10 +220,15 @@ def check_tensor(value: Any, where: str) -> torch.Tensor:
     """`value` itself if it is a real (CPU) tensor backed by as many elements as it claims."""
     if not isinstance(value, torch.Tensor):
         raise GanInvError(f"{where} is a {type(value).__name__}, expected a tensor")
-    if value.device.type != "cpu" or value.is_sparse or value.layout != torch.strided:
-        raise GanInvError(f"{where} is not a dense CPU tensor ({value.layout}, {value.device})")
     if not (value.is_floating_point() or value.dtype in (torch.int64, torch.int32, torch.bool)):
         raise GanInvError(f"{where} has dtype {value.dtype}; expected a floating-point tensor")
+    return check_extent(value, where)
+
+
+def check_extent(value: torch.Tensor, where: str) -> torch.Tensor:
+    """`value` (any dtype) if it is a dense CPU tensor whose data lies inside its storage."""
+    if value.device.type != "cpu" or value.is_sparse or value.layout != torch.strided:
+        raise GanInvError(f"{where} is not a dense CPU tensor ({value.layout}, {value.device})")
     # A view's highest element must lie inside its storage, and a tensor may not hold more elements
     # than its storage (stride-0 views repeat one value without storing it).
     needed = value.numel() * value.element_size()
