@@ -54,7 +54,12 @@ GROUPS: dict[str, Group] = {
     "sg2_generator": Group(("ganinv/stylegan2/generator.py",), SG2_TESTS),
     "hooks": Group(
         ("ganinv/core/generator.py",),
-        SG2_TESTS + ("tests/padinv/test_padinv_space.py", "tests/sdic/test_sdic_space_encoder.py"),
+        SG2_TESTS
+        + (
+            "tests/padinv/test_padinv_space.py",
+            "tests/sdic/test_sdic_space_encoder.py",
+            "tests/core/test_core_mutants.py",
+        ),
     ),
     "losses": Group(
         tuple(
@@ -117,6 +122,10 @@ STATUS = {
 def snapshot(workspace: Path, source: str) -> None:
     """Copy SNAPSHOT_PATHS from git HEAD (or from the working tree) into workspace."""
     workspace.mkdir(parents=True, exist_ok=True)
+    commit = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "HEAD"], check=True, capture_output=True, text=True
+    ).stdout.strip()
+    (workspace / "SNAPSHOT").write_text(f"{commit}{'' if source == 'head' else ' + worktree'}\n")
     if source == "head":
         data = subprocess.run(
             ["git", "-C", str(ROOT), "archive", "HEAD", "--", *SNAPSHOT_PATHS],
@@ -254,6 +263,12 @@ def main() -> int:
         action="store_true",
         help="refresh tests/ in the existing workspace and rerun the survivors only",
     )
+    parser.add_argument(
+        "--continue",
+        dest="resume",
+        action="store_true",
+        help="run the mutants a capped run left, in the existing workspace, snapshot unchanged",
+    )
     parser.add_argument("--report", action="store_true", help="print the last figures only")
     args = parser.parse_args()
     names = args.groups or list(GROUPS)
@@ -280,12 +295,15 @@ def main() -> int:
             else:
                 if args.fresh and workspace.exists():
                     shutil.rmtree(workspace)
-                snapshot(workspace, args.source)
-                write_group_config(workspace, group)
+                if not (args.resume and (workspace / "SNAPSHOT").is_file()):
+                    snapshot(workspace, args.source)
+                    write_group_config(workspace, group)
                 t0 = time.monotonic()
                 run_mutmut(workspace, [], min(args.cap, left))
                 print(f"{name}: {time.monotonic() - t0:.0f} s", file=sys.stderr)
         summary = summarise(name, mutant_results(workspace, group))
+        if (workspace / "SNAPSHOT").is_file():
+            summary["snapshot"] = (workspace / "SNAPSHOT").read_text().strip()
         if not args.report:
             write_survivor_diffs(workspace, list(summary["survivors"]))
         (args.workdir / f"{name}.json").write_text(json.dumps(summary, indent=1))
