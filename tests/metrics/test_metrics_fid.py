@@ -82,7 +82,8 @@ def test_kid_reservoir_is_bounded():
 
 def _fid_state_dict(seed: int = 0) -> dict[str, torch.Tensor]:
     """Random weights in pytorch-fid's key layout (torchvision Inception3, 1008 classes)."""
-    torchvision = pytest.importorskip("torchvision")
+    import torchvision  # a dependency of ganinv and of pytorch-fid
+
     reference = torchvision.models.inception_v3(
         weights=None, aux_logits=False, num_classes=1008, init_weights=False
     )
@@ -113,8 +114,11 @@ def test_fid_inception_loads_pytorch_fid_layout():
     assert features.shape == (2, 2048) and torch.isfinite(features).all()
 
 
-def test_fid_inception_matches_pytorch_fid_when_installed(monkeypatch):
-    inception = pytest.importorskip("pytorch_fid.inception")
+def test_fid_inception_matches_pytorch_fid(monkeypatch):
+    """Same random weights in both networks, offline: pytorch-fid's weight download is replaced
+    by the state dict. Measured max abs difference 0.0 (features up to 0.41)."""
+    import pytorch_fid.inception as inception  # test extra: must not skip
+
     state = _fid_state_dict(1)
     monkeypatch.setattr(inception, "load_state_dict_from_url", lambda *a, **k: state)
     reference = inception.InceptionV3([3], use_fid_inception=True).eval()
@@ -123,4 +127,4 @@ def test_fid_inception_matches_pytorch_fid_when_installed(monkeypatch):
     images = torch.rand(2, 3, 80, 80) * 2 - 1
     with torch.no_grad():
         expected = reference((images + 1) / 2)[0].flatten(1)
-        torch.testing.assert_close(ours(images), expected, rtol=1e-4, atol=1e-4)
+        torch.testing.assert_close(ours(images), expected, rtol=0, atol=1e-6)

@@ -32,7 +32,7 @@ def test_zero_border_and_learned_constant_render_exactly_wplus(generator, expect
         padded = space.render(code)
         plain = generator.synthesize(expected["ws"])
     assert torch.equal(padded, plain)
-    assert (plain - expected["img_plain"]).abs().max() < 1e-4
+    assert (plain - expected["img_plain"]).abs().max() < 5e-6  # measured 1.9e-6
 
 
 def test_official_padding_maps_reproduce_official_images(generator, expected):
@@ -42,14 +42,14 @@ def test_official_padding_maps_reproduce_official_images(generator, expected):
     code = space.from_maps(expected["ws"], maps[0], [maps[1], maps[3], maps[5], maps[7]])
     with torch.no_grad():
         img = space.render(code)
-    assert (img - expected["img_padded"]).abs().max() < 1e-4
+    assert (img - expected["img_padded"]).abs().max() < 5e-6  # measured 1.4e-6
 
     const_only = space.init_code(2)
     const_only.tensors["wplus"] = expected["ws"]
     const_only.tensors["const"] = code["const"]
     with torch.no_grad():
         img = space.render(const_only)
-    assert (img - expected["img_const_only"]).abs().max() < 1e-4
+    assert (img - expected["img_const_only"]).abs().max() < 5e-6  # measured 1.4e-6
 
 
 def test_gradients_reach_every_part_of_the_code(generator, expected):

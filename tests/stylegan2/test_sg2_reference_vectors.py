@@ -15,7 +15,11 @@ from ganinv.core.errors import GanInvError
 from ganinv.core.generator import SynthesisHooks
 from ganinv.stylegan2.generator import mix_styles
 
-TOL = 1e-4
+# Max abs error against each original's stored outputs (docs/verification.md): measured on the
+# project's CPU VM 8.6e-6 (rosinality), 3.2e-6 (NVlabs), 1.9e-6 (PadInv maps); asserted with ~2.5x.
+TOL_ROSINALITY = 2e-5
+TOL_NVLABS = 8e-6
+TOL_PADINV = 5e-6
 
 
 def _err(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -28,16 +32,16 @@ def test_sg2_rosinality_reproduces_expected(rosinality_networks, refs):
     G, D = rosinality_networks["generator"], rosinality_networks["discriminator"]
     e = torch.load(refs / "rosinality_s64.expected.pt", weights_only=True)
     assert G.num_ws == 10 and G.channels == {4: 32, 8: 32, 16: 32, 32: 32, 64: 32}
-    assert _err(G(e["z"]), e["img"]) <= TOL
-    assert _err(G.mapping(e["z"])[:, 0], e["w"]) <= TOL
+    assert _err(G(e["z"]), e["img"]) <= TOL_ROSINALITY
+    assert _err(G.mapping(e["z"])[:, 0], e["w"]) <= TOL_ROSINALITY
     # The checkpoint's latent_avg is the mean latent the reference truncated around.
     assert torch.equal(G.w_avg, e["mean_latent"])
-    assert _err(G(e["z"], truncation_psi=0.7), e["img_trunc0.7"]) <= TOL
-    assert _err(G.synthesize(e["wplus"]), e["img_wplus"]) <= TOL
+    assert _err(G(e["z"], truncation_psi=0.7), e["img_trunc0.7"]) <= TOL_ROSINALITY
+    assert _err(G.synthesize(e["wplus"]), e["img_wplus"]) <= TOL_ROSINALITY
     ws = mix_styles(G.mapping(e["z"]), G.mapping(e["z2"]), e["inject_index"])
-    assert _err(G.synthesize(ws), e["img_mix"]) <= TOL
-    assert _err(D(e["img"]), e["d_out"]) <= TOL
-    assert _err(D(e["img_wplus"]), e["d_out_wplus"]) <= TOL
+    assert _err(G.synthesize(ws), e["img_mix"]) <= TOL_ROSINALITY
+    assert _err(D(e["img"]), e["d_out"]) <= TOL_ROSINALITY
+    assert _err(D(e["img_wplus"]), e["d_out_wplus"]) <= TOL_ROSINALITY
 
 
 @torch.no_grad()
@@ -47,10 +51,10 @@ def test_sg2_nvlabs_reproduces_expected(nvlabs_networks, refs):
     assert G.num_ws == e["num_ws"]
     assert G.config["mapping_layers"] == 4 and G.config["mapping_lr_mul"] == pytest.approx(0.01)
     assert G.channels == {4: 32, 8: 32, 16: 32, 32: 16, 64: 8}
-    assert _err(G(e["z"]), e["img"]) <= TOL
-    assert _err(G(e["z"], truncation_psi=0.7), e["img_trunc0_7"]) <= TOL
-    assert _err(G.synthesize(e["ws"]), e["img_ws"]) <= TOL
-    assert _err(D(e["img"]), e["d_out"]) <= TOL
+    assert _err(G(e["z"]), e["img"]) <= TOL_NVLABS
+    assert _err(G(e["z"], truncation_psi=0.7), e["img_trunc0_7"]) <= TOL_NVLABS
+    assert _err(G.synthesize(e["ws"]), e["img_ws"]) <= TOL_NVLABS
+    assert _err(D(e["img"]), e["d_out"]) <= TOL_NVLABS
 
 
 def test_sg2_nvlabs_payload_never_executes(refs, nvlabs_networks):
@@ -145,9 +149,12 @@ def test_sg2_padinv_hooks_reproduce_official_generator(nvlabs_networks, refs):
     G = nvlabs_networks["generator"]
     e = torch.load(refs / "padinv_nvlabs_s64.expected.pt", weights_only=True)
     maps = e["padding_maps"]
-    assert _err(G.synthesize(e["ws"]), e["img_plain"]) <= TOL
-    assert _err(G.synthesize(e["ws"], hooks=PadInvMaps(maps)), e["img_padded"]) <= TOL
-    assert _err(G.synthesize(e["ws"], hooks=PadInvMaps({0: maps[0]})), e["img_const_only"]) <= TOL
+    assert _err(G.synthesize(e["ws"]), e["img_plain"]) <= TOL_PADINV
+    assert _err(G.synthesize(e["ws"], hooks=PadInvMaps(maps)), e["img_padded"]) <= TOL_PADINV
+    assert (
+        _err(G.synthesize(e["ws"], hooks=PadInvMaps({0: maps[0]})), e["img_const_only"])
+        <= TOL_PADINV
+    )
 
 
 @torch.no_grad()
