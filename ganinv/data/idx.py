@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import math
 import os
-import shutil
+import zlib
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import torch
@@ -35,6 +36,7 @@ IMAGES_MAGIC = 0x00000803  # unsigned bytes, 3 dimensions
 LABELS_MAGIC = 0x00000801  # unsigned bytes, 1 dimension
 SPLIT_PREFIXES = {"train": "train", "test": "t10k"}
 CACHE_ENV = "GANINV_CACHE"
+MAX_IDX_BYTES = 8 << 30  # largest decompressed IDX file (MNIST's training images: 47 MB)
 
 
 def idx_cache_dir() -> Path:
@@ -72,16 +74,54 @@ def uncompressed_path(path: Path) -> Path:
 
     def write(tmp: Path) -> None:
         with gzip.open(path, "rb") as src, open(tmp, "wb") as dst:
-            shutil.copyfileobj(src, dst, length=1 << 20)
+            _bounded_copy(src, dst, str(path))
 
     try:
         atomic_write(target, write)
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+    except (OSError, EOFError, gzip.BadGzipFile, zlib.error) as exc:
         raise GanInvError(
             f"cannot decompress {str(path)!r} into the cache {str(target.parent)!r} ({exc}); "
             f"check the file, or point {CACHE_ENV} at a writable directory"
         ) from exc
     return target
+
+
+def _expected_size(head: bytes, where: str) -> int:
+    """Bytes of an IDX file of unsigned bytes as its header says (magic 0x000008NN, N dims)."""
+    if len(head) < 4 or head[:3] != b"\x00\x00\x08" or not 1 <= head[3] <= 4:
+        magic = head[:4].hex() or "missing"
+        raise GanInvError(f"{where!r} is not an IDX file of unsigned bytes (magic {magic})")
+    ndim = head[3]
+    if len(head) < 4 + 4 * ndim:
+        raise GanInvError(f"{where!r}: the IDX header is truncated")
+    dims = [int.from_bytes(head[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
+    return 4 + 4 * ndim + math.prod(dims)
+
+
+def _bounded_copy(src: BinaryIO, dst: BinaryIO, where: str) -> None:
+    """Decompress an IDX file, at most the size its header states and at most
+    `MAX_IDX_BYTES`: a small .gz that inflates without end is refused, not written out."""
+    head = src.read(4)
+    head += src.read(4 * head[3]) if len(head) == 4 else b""
+    expected = _expected_size(head, where)
+    if expected > MAX_IDX_BYTES:
+        raise GanInvError(
+            f"{where!r}: its IDX header describes {expected} bytes (limit {MAX_IDX_BYTES}); "
+            "a damaged file or a decompression bomb"
+        )
+    dst.write(head)
+    left = expected - len(head)
+    while left > 0:
+        chunk = src.read(min(left, 1 << 20))
+        if not chunk:
+            break  # shorter than the header says: read_idx_header reports it
+        dst.write(chunk)
+        left -= len(chunk)
+    if src.read(1):
+        raise GanInvError(
+            f"{where!r} decompresses to more than the {expected} bytes its IDX header states "
+            "(a decompression bomb?); replace the file"
+        )
 
 
 def read_idx_header(path: Path, magic: int, ndim: int) -> tuple[int, ...]:
@@ -94,7 +134,7 @@ def read_idx_header(path: Path, magic: int, ndim: int) -> tuple[int, ...]:
             f"{head[:4].hex() or 'missing'}, expected {magic:08x})"
         )
     dims = tuple(int.from_bytes(head[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
-    expected = 4 + 4 * ndim + int(np.prod(dims))
+    expected = 4 + 4 * ndim + math.prod(dims)  # Python ints: no overflow
     actual = path.stat().st_size
     if actual != expected:
         raise GanInvError(
@@ -197,7 +237,8 @@ class IdxDataset(ImageDataset):
                 return None
             opener = gzip.open if part["labels"].suffix == ".gz" else open
             with opener(part["labels"], "rb") as f:
-                raw = f.read()
+                # One byte per image: never read more than the images need (plus the header).
+                raw = f.read(8 + part["count"] + 1)
             if len(raw) < 8 or int.from_bytes(raw[:4], "big") != LABELS_MAGIC:
                 raise GanInvError(f"{str(part['labels'])!r} is not an IDX label file")
             count = int.from_bytes(raw[4:8], "big")

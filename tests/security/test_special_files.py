@@ -222,3 +222,27 @@ def test_a_zip_member_that_inflates_past_the_limit_is_not_read(tmp_path):
     result = run_here("data", "info", str(archive))
     assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
     assert "b.png: zip member too large" in result.stdout
+
+
+def test_an_idx_gz_that_inflates_past_its_header_is_not_written_out(tmp_path, monkeypatch):
+    import gzip
+
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("GANINV_CACHE", str(cache))
+    folder = tmp_path / "idx"
+    folder.mkdir()
+    # The header says 1 image of 28 x 28 (800 bytes in all); 64 MB follow.
+    header = (0x00000803).to_bytes(4, "big") + b"".join(n.to_bytes(4, "big") for n in (1, 28, 28))
+    with gzip.open(folder / "train-images-idx3-ubyte.gz", "wb") as f:
+        f.write(header)
+        block = b"\0" * (1 << 20)
+        for _ in range(64):
+            f.write(block)
+    assert (folder / "train-images-idx3-ubyte.gz").stat().st_size < 200_000
+    result = run_here("data", "info", str(folder))
+    assert result.returncode == 2, result.stdout
+    assert "decompresses to more than the 800 bytes its IDX header states" in result.stderr
+    written = (
+        sum(p.stat().st_size for p in cache.rglob("*") if p.is_file()) if cache.exists() else 0
+    )
+    assert written == 0
