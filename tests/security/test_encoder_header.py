@@ -138,4 +138,5 @@ def test_a_header_cannot_allocate_what_it_merely_claims(tiny):
     assert result.returncode == 0, result.stderr[-2000:]
     record = json.loads(result.stdout.strip().splitlines()[-1])
     assert "huge.safetensors" in record["outcome"], record
+    print(f"peak RSS grew {record['grew_kb']} kB")
     assert record["grew_kb"] < 100_000, record
