@@ -118,6 +118,25 @@ def _validate_user_file(entry: WeightSpec, path: Path) -> None:
     validator(state)
 
 
+def _refuse_foreign(entry: WeightSpec, target: Path, source: Any) -> None:
+    """Never replace a file in the cache that ganinv did not install (not in the manifest),
+    with or without --force; a user file placed there by hand is recorded, not replaced."""
+    if not (target.exists() or target.is_symlink()) or entry.name in read_manifest():
+        return
+    if not target.is_file():  # a FIFO, a folder, a dangling link: nothing to record or replace
+        raise GanInvError(f"{target} is not a regular file; move it away and install again")
+    if entry.automatic:
+        how = f"move it away and ganinv converts {entry.name!r} from the {entry.source!r} package"
+    elif source is not None and Path(source).resolve() != target.resolve():
+        how = f"move it away, or record it as it is with `ganinv weights install {entry.name}`"
+    else:
+        return  # recorded as it is (after its check), not replaced
+    raise GanInvError(
+        f"{target} exists but was not installed by ganinv (not in {MANIFEST}), so ganinv will "
+        f"not replace it: {how}"
+    )
+
+
 def install(name: str, source: str | os.PathLike[str] | None = None, force: bool = False) -> Path:
     """Put weights `name` in the cache and record its sha256; returns the cached path.
 
@@ -131,6 +150,7 @@ def install(name: str, source: str | os.PathLike[str] | None = None, force: bool
         if source is None or Path(source).resolve() == target.resolve():
             verify(name)
             return target
+    _refuse_foreign(entry, target, source)
     if entry.automatic:
         if source is not None:
             raise GanInvError(

@@ -155,3 +155,21 @@ def test_checkpoint_convert_force_replaces_only_ganinv_files(tmp_path):
     code, _, err = ganinv("convert", source, out, "--force")
     assert code == 0, err
     assert not stale.exists() and os.path.getsize(out) > 0
+
+
+def test_weights_install_never_replaces_a_file_ganinv_did_not_install(tmp_path, monkeypatch):
+    monkeypatch.setenv("GANINV_CACHE", str(tmp_path / "cache"))
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    theirs = cache / "lpips_alex_v0.1_lin.safetensors"
+    theirs.write_bytes(b"a file someone put here")
+    for force in ((), ("--force",)):
+        code, _, err = ganinv("weights", "install", "lpips_alex_v0.1", *force)
+        assert code == 2 and "was not installed by ganinv" in err
+        assert theirs.read_bytes() == b"a file someone put here"
+    # Once it is gone, ganinv installs its own file, and --force may replace that one.
+    theirs.unlink()
+    assert ganinv("weights", "install", "lpips_alex_v0.1")[0] == 0
+    code, _, err = ganinv("weights", "install", "lpips_alex_v0.1", "--force")
+    assert code == 0, err
+    assert ganinv("weights", "verify", "lpips_alex_v0.1")[0] == 0
