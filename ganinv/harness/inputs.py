@@ -158,6 +158,11 @@ def load_inputs_recorded(
             raise GanInvError(
                 f"folder {str(path)!r} holds no images ({', '.join(sorted(_SUFFIXES))})"
             )
+    elif path.exists():  # a FIFO, device or socket: reported by the reader, without blocking
+        from ganinv.data.decode import read_image_file
+
+        read_image_file(path, size=0)
+        raise GanInvError(f"input {str(path)!r} is not a regular file or a folder")
     else:
         raise GanInvError(
             f"input {str(path)!r} does not exist (a file, a folder or a dataset spec)"

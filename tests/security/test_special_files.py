@@ -62,7 +62,16 @@ for args in json.loads(sys.argv[1]):
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         try:
-            if args[0] == "__read_image__":  # what `ganinv invert` does with one input file
+            if args[0] == "__load_inputs__":  # `ganinv invert --input FIFO`
+                from ganinv.core.errors import GanInvError
+                from ganinv.harness.inputs import load_inputs
+                try:
+                    load_inputs(args[1], 16)
+                    code = 0
+                except GanInvError as exc:
+                    code = 2
+                    print(exc, file=sys.stderr)
+            elif args[0] == "__read_image__":  # what `ganinv invert` does with one input file
                 from pathlib import Path
                 from ganinv.core.errors import GanInvError
                 from ganinv.harness.inputs import read_image
@@ -134,6 +143,7 @@ def special(tmp_path_factory):
         "lmdb": ["data", "info", str(root / "db"), "--source-format", "lmdb"],
         "invert_fifo": ["__read_image__", str(folder / "b_fifo.png")],
         "invert_zero": ["__read_image__", str(folder / "c_zero.png")],
+        "invert_input_fifo": ["__load_inputs__", str(folder / "b_fifo.png")],
     }
     results = dict(zip(calls, run_cli(*calls.values())))
     yield root, results
@@ -174,6 +184,8 @@ def test_invert_inputs_report_a_fifo_and_a_device(special):
     fifo, zero = special[1]["invert_fifo"], special[1]["invert_zero"]
     assert fifo.returncode == 2 and "not a regular file (a FIFO" in fifo.stderr, fifo
     assert zero.returncode == 2 and "not a regular file (a character device" in zero.stderr, zero
+    given = special[1]["invert_input_fifo"]
+    assert given.returncode == 2 and "not a regular file (a FIFO" in given.stderr, given
     assert read_image(special[0] / "imgs" / "a.png", 16).shape == (3, 16, 16)
 
 
