@@ -40,7 +40,12 @@ from ganinv.core.errors import GanInvError
 from ganinv.harness.checkpoint import (
     KillPoint,
     load_training_state,
+    read_best,
     remove_stale_temporaries,
+    restore_module,
+    restore_optimizer,
+    restore_plain,
+    restoring,
     save_training_state,
 )
 from ganinv.harness.components import build_component
@@ -244,19 +249,21 @@ class Trainer:
                 f"steps={self.config.steps} is below the step {step} the run in "
                 f"{str(self.out)!r} has reached; resume with steps >= {step}"
             )
-        self.encoder.load_state_dict(state["encoder"])
-        self.encoder.load_auxiliary_state(state.get("encoder_auxiliary", {}))
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.scheduler.load_state_dict(state["scheduler"])
+        # Names, shapes and kinds are compared with the live objects before anything is copied.
+        restore_module(self.encoder, state, "encoder", latest)
+        with restoring(state, "encoder_auxiliary", latest, default={}) as auxiliary:
+            self.encoder.load_auxiliary_state(auxiliary)
+        restore_optimizer(self.optimizer, state, "optimizer", latest)
+        restore_plain(self.scheduler, state, "scheduler", latest)
         if self.discriminator is not None:
             if "discriminator" not in state:
                 raise GanInvError("the checkpoint has no discriminator but the config asks for one")
-            self.discriminator.load_state_dict(state["discriminator"])
-            self.d_optimizer.load_state_dict(state["d_optimizer"])
-        rngs = state["rng"]
-        restore_rng(rngs[self.ctx.rank] if len(rngs) == self.ctx.world_size else rngs[0])
+            restore_module(self.discriminator, state, "discriminator", latest)
+            restore_optimizer(self.d_optimizer, state, "d_optimizer", latest)
+        with restoring(state, "rng", latest) as rngs:
+            restore_rng(rngs[self.ctx.rank] if len(rngs) == self.ctx.world_size else rngs[0])
         self.step = int(state["step"])
-        self.best = dict(state["best"])
+        self.best = read_best(state, latest)
         if self.ctx.is_main:
             truncate_log(self.out / "log.jsonl", self.step)
 

@@ -41,7 +41,15 @@ from ganinv.core.config import (
 )
 from ganinv.core.errors import GanInvError
 from ganinv.core.io import atomic_write_text
-from ganinv.harness.checkpoint import KillPoint, load_training_state, save_training_state
+from ganinv.harness.checkpoint import (
+    KillPoint,
+    load_training_state,
+    read_count,
+    restore_module,
+    restore_optimizer,
+    restoring,
+    save_training_state,
+)
 from ganinv.harness.rng import capture_rng, restore_rng, seed_everything
 from ganinv.harness.run_guard import (
     check_resume_config,
@@ -318,17 +326,22 @@ class GanTrainer:
             "config": yaml.safe_dump(to_dict(self.config), sort_keys=False),
         }
 
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.G.load_state_dict(state["G"])
-        self.D.load_state_dict(state["D"])
-        self.G_ema.load_state_dict(state["G_ema"])
-        self.opt_g.load_state_dict(state["opt_g"])
-        self.opt_d.load_state_dict(state["opt_d"])
-        self.step = int(state["step"])
-        self.nimg = int(state["nimg"])
-        self.pl_mean = state["pl_mean"].to(self.device)
-        self.batches.load_state(state["batches"])
-        restore_rng(state["rng"])
+    def load_state_dict(self, state: dict[str, Any], path: Any = "checkpoint") -> None:
+        # Names, shapes and kinds are compared with the live objects before anything is copied.
+        for key, module in (("G", self.G), ("D", self.D), ("G_ema", self.G_ema)):
+            restore_module(module, state, key, path)
+        restore_optimizer(self.opt_g, state, "opt_g", path)
+        restore_optimizer(self.opt_d, state, "opt_d", path)
+        self.step = read_count(state, "step", path)
+        self.nimg = read_count(state, "nimg", path)
+        with restoring(state, "pl_mean", path) as pl_mean:
+            self.pl_mean = pl_mean.reshape(()).float().to(self.device)
+        batches = state.get("batches")
+        epoch = read_count(batches, "epoch", path, "batches.epoch")
+        position = read_count(batches, "position", path, "batches.position")
+        self.batches.load_state({"epoch": epoch, "position": position})
+        with restoring(state, "rng", path) as rng:
+            restore_rng(rng)
 
     def save(self) -> None:
         """Resumable state, then the snapshot other commands load, then samples; all atomic."""
@@ -361,7 +374,7 @@ class GanTrainer:
         if "config" not in state and saved_yaml.is_file():  # written before the field existed
             state["config"], source = saved_yaml.read_text(encoding="utf-8"), str(saved_yaml)
         self._check_config(state.get("config"), source)
-        self.load_state_dict(state)
+        self.load_state_dict(state, self.checkpoint_path)
         return True
 
     def _check_config(self, saved_text: Any, source: str) -> None:
