@@ -91,19 +91,24 @@ def names_a_file(value: Any) -> bool:
     """
     if not isinstance(value, str) or not value or "\0" in value:
         return False
-    if "/" not in value and os.sep not in value and not Path(value).suffix:
+    try:
+        if "/" not in value and os.sep not in value and not Path(value).suffix:
+            return False
+        return Path(value).expanduser().is_file()
+    except (OSError, RuntimeError, ValueError):  # e.g. "~nobody/x": no such home folder
         return False
-    return Path(value).expanduser().is_file()
 
 
-def _walk(value: Any, key: str) -> Iterator[tuple[str, Any]]:
-    """(dotted key, leaf) of every leaf of a JSON-like tree."""
+def _walk(value: Any, key: str, dotted: bool = False) -> Iterator[tuple[str, Any]]:
+    """(dotted key, leaf) of every leaf of a JSON-like tree. Keys that hold a dot are skipped
+    unless `dotted` (a dotted key cannot name them, so they are never stored as paths)."""
     if isinstance(value, dict):
         for k, v in value.items():
-            yield from _walk(v, f"{key}.{k}")
+            if dotted or "." not in k:
+                yield from _walk(v, f"{key}.{k}", dotted)
     elif isinstance(value, list):
         for i, v in enumerate(value):
-            yield from _walk(v, f"{key}.{i}")
+            yield from _walk(v, f"{key}.{i}", dotted)
     else:
         yield key, value
 
@@ -214,7 +219,7 @@ def _check_spec(path: Path, field_name: str, spec: Any) -> Spec:
 def _no_special_files(path: Path, method: dict[str, Any]) -> None:
     """A spec value naming a FIFO, device or socket would make a constructor block or read
     without end: refused (regular files and folders pass; their readers check them)."""
-    for key, value in [kv for f in SPEC_FIELDS for kv in _walk(method.get(f), f)]:
+    for key, value in [kv for f in SPEC_FIELDS for kv in _walk(method.get(f), f, dotted=True)]:
         if not isinstance(value, str) or ("/" not in value and os.sep not in value):
             continue
         try:

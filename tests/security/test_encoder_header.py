@@ -64,6 +64,10 @@ CASES = {
         lambda p, n: rewrite_method(p, n, encoder={**SPEC, "backbone_weights": "/dev/zero"}),
         "method.encoder.backbone_weights",
     ),
+    "a path in an unknown home folder": (
+        lambda p, n: rewrite_method(p, n, encoder={**SPEC, "backbone_weights": "~nobody_x/w.pt"}),
+        "method.encoder",
+    ),
     "a negative width": (
         lambda p, n: rewrite_method(p, n, encoder={**SPEC, "widths": [-1, 4, 4, 4]}),
         "method.encoder",
