@@ -8,6 +8,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ganinv.checkpoints.safe_load import check_tensor, torch_load
 from ganinv.core.errors import GanInvError
 from ganinv.core.space import Code, InversionSpace
 
@@ -50,19 +51,21 @@ def load_backbone_weights(module: nn.Module, source: str) -> None:
         from ganinv.weights import weights_path
 
         path = weights_path(source)
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise GanInvError(
-            f"backbone_weights {str(path)!r} is not a plain PyTorch state dict: {exc}"
-        ) from exc
+    what = f"backbone_weights {str(path)!r}"
+    # weights_only, sizes checked before torch allocates, one-line errors naming the file.
+    state = torch_load(path, what, kind="a plain PyTorch state dict")
     if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
         state = state["state_dict"]
+    if not isinstance(state, dict):
+        raise GanInvError(f"{what} holds a {type(state).__name__}, not a state dict")
     wanted = {
         f"{part}.{k}": v
         for part in ("input_layer", "body")
         for k, v in getattr(module, part).state_dict().items()
     }
+    for key in wanted:
+        if key in state:
+            check_tensor(state[key], f"{what} {key}")  # real data, as many values as it claims
     missing = [k for k in wanted if k not in state]
     wrong = [k for k in wanted if k in state and state[k].shape != wanted[k].shape]
     if missing or wrong:

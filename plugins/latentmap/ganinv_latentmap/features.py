@@ -23,8 +23,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ganinv.checkpoints.safe_load import check_state, torch_load
 from ganinv.core.errors import GanInvError
 from ganinv.core.registry import Registry
+from ganinv.core.safetensors_io import read_tensors
 
 FEATURE_EXTRACTORS = Registry("feature_extractors")
 
@@ -46,22 +48,19 @@ ALEXNET_CHANNELS = {"conv1": 64, "conv2": 192, "conv3": 384, "conv4": 256, "conv
 def read_state_dict(path: str) -> dict[str, torch.Tensor]:
     """Tensors of a safetensors file or a weights-only PyTorch file (no code runs on load)."""
     file = Path(path)
-    if not file.is_file():
+    if not file.exists():
         raise GanInvError(f"feature extractor weights {path!r} do not exist")
-    try:
-        if file.suffix == ".safetensors":
-            from safetensors.torch import load_file
+    what = f"feature extractor weights {path!r}"
+    # Regular files only, sizes checked before anything is allocated, one-line errors.
+    if file.suffix == ".safetensors":
+        return check_state(read_tensors(file, "feature extractor weights"), what)
+    state = torch_load(file, what, kind="a state dict saved with torch.save")
+    return check_state(state, what)
 
-            return load_file(str(file))
-        state = torch.load(str(file), map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise GanInvError(
-            f"cannot read feature extractor weights {path!r} ({exc}); give a safetensors file or "
-            "a state dict saved with torch.save"
-        ) from exc
-    if not isinstance(state, dict):
-        raise GanInvError(f"{path!r} does not hold a state dict (a mapping of tensors)")
-    return state
+
+def _layer_index(key: str) -> int:
+    head = key.split(".")[0]
+    return int(head) if head.isascii() and head.isdecimal() else -1
 
 
 class TorchvisionFeatures(nn.Module):
@@ -83,7 +82,8 @@ class TorchvisionFeatures(nn.Module):
         self.resize_to = resize_to
         keep = len(features)
         own = {k.removeprefix("features."): v for k, v in state.items()}
-        own = {k: v for k, v in own.items() if int(k.split(".")[0]) < keep}
+        # Keys that are not "<index>.<name>" stay, so `load_strict` reports them as unexpected.
+        own = {k: v for k, v in own.items() if _layer_index(k) < keep}
         load_strict(self.features, own, what)
         mean, std = torch.tensor(IMAGENET_MEAN), torch.tensor(IMAGENET_STD)
         # ((x + 1) / 2 - mean) / std = x * (0.5 / std) - (mean - 0.5) / std
