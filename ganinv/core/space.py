@@ -81,24 +81,29 @@ class Code:
 
     @staticmethod
     def load(path: str | os.PathLike[str], device: str | torch.device = "cpu") -> Code:
-        from safetensors import safe_open
+        from ganinv.core.safetensors_io import read_table, read_tensors
 
         path = Path(path)
-        if not path.is_file():
+        if not path.exists():
             raise GanInvError(f"code file {str(path)!r} does not exist")
-        try:
-            with safe_open(str(path), framework="pt", device=str(device)) as f:
-                header = f.metadata() or {}
-                tensors = {k: f.get_tensor(k) for k in f.keys()}
-        except Exception as exc:
-            raise GanInvError(
-                f"{str(path)!r} is not a ganinv code file (safetensors): {exc}"
-            ) from exc
-        if "space" not in header:
+        # The header is checked before any tensor is read (regular files only, one-line errors).
+        header, _ = read_table(path, "code file")
+        space = header.get("space")
+        if space is None:
             raise GanInvError(
                 f"{str(path)!r} has no 'space' in its header; was it saved by ganinv?"
             )
-        return Code(header["space"], tensors, json.loads(header.get("meta", "{}")))
+        if len(space) > 200:
+            raise GanInvError(f"{str(path)!r}: header field 'space' is {len(space):,} characters")
+        text = header.get("meta", "{}")
+        try:
+            meta = json.loads(text) if len(text) <= 1 << 20 else None
+        except (ValueError, RecursionError):
+            meta = None
+        if not isinstance(meta, dict):
+            raise GanInvError(f"{str(path)!r}: header field 'meta' is not a JSON object")
+        tensors = read_tensors(path, "code file")
+        return Code(space, {k: v.to(device) for k, v in tensors.items()}, meta)
 
 
 class InversionSpace:

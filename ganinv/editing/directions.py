@@ -148,7 +148,27 @@ def load_codes(folder: str | os.PathLike[str]) -> tuple[Code, list[str]]:
     files = sorted(folder.glob("*.safetensors")) if folder.is_dir() else []
     if not files:
         raise GanInvError(f"no code files (*.safetensors) in {str(folder)!r}; run `ganinv invert`")
-    return Code.cat([Code.load(f) for f in files]), [f.stem for f in files]
+    codes = [Code.load(f) for f in files]
+    # One code per file (names are file stems, so a batch would shift every later label), and
+    # the first file's space, parts and shapes everywhere (else torch.cat fails or misreads).
+    for file, code in zip(files, codes):
+        sizes = {tuple(v.shape[:1]) for v in code.tensors.values()}
+        if sizes != {(1,)}:
+            raise GanInvError(
+                f"code file {str(file)!r} must hold exactly one code in every part (as `ganinv "
+                f"invert` writes), it holds batch sizes {sorted(sizes)}"
+            )
+    first = codes[0]
+    layout = {k: tuple(v.shape[1:]) for k, v in first.tensors.items()}
+    for file, code in zip(files, codes):
+        shapes = {k: tuple(v.shape[1:]) for k, v in code.tensors.items()}
+        if code.space != first.space or shapes != layout:
+            raise GanInvError(
+                f"code file {str(file)!r} holds {code.space!r} codes {shapes}, unlike "
+                f"{str(files[0])!r} ({first.space!r} codes {layout}); keep one method's codes "
+                "per folder"
+            )
+    return Code.cat(codes), [f.stem for f in files]
 
 
 def read_labels(path: str | os.PathLike[str]) -> dict[str, int]:

@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 
-from ganinv.checkpoints.safe_load import check_state, reword, torch_load
+from ganinv.checkpoints.safe_load import check_state, torch_load
 from ganinv.core.errors import GanInvError
 from ganinv.core.io import atomic_write, atomic_write_text
 from ganinv.weights.cache import CACHE_ENV, cache_dir, sha256_file
@@ -250,14 +250,13 @@ def load_state_dict(name: str) -> dict[str, torch.Tensor]:
     entry = spec(name)
     path = weights_path(name)
     if path.suffix == ".safetensors":
-        from safetensors.torch import load_file
+        from ganinv.core.safetensors_io import read_tensors
 
         try:
-            return load_file(str(path))
-        except Exception as exc:
+            return check_state(read_tensors(path, "weights file"), f"{path} ({entry.description})")
+        except GanInvError as exc:
             raise GanInvError(
-                f"{path} is not a readable safetensors file: {reword(exc)}; reinstall it with "
-                f"`ganinv weights install {name} --force`"
+                f"{exc}; reinstall it with `ganinv weights install {name} --force`"
             ) from exc
     return _torch_load(path, entry)
 
