@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from safetensors import safe_open
 
+from ganinv.core.safetensors_io import read_table
 from ganinv.harness.components import spec_name
 from ganinv.harness.method import read_encoder_file
 from ganinv.weights.cache import sha256_file
@@ -82,8 +82,7 @@ def card_for(name: str, path: Path, kind: str, title: str, source: str) -> dict[
 
 
 def generator_card(path: Path) -> dict[str, Any]:
-    with safe_open(str(path), framework="pt") as f:
-        header = f.metadata()
+    header, _ = read_table(path, "generator file")
     meta = json.loads(header["meta"])
     config = json.loads(header["networks"])["generator"]["config"]
     card = card_for(
