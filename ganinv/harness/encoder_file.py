@@ -168,7 +168,14 @@ def write_encoder_file(
 
 
 # -- reading --------------------------------------------------------------------------------------
+def _printable(text: str, limit: int = 200) -> str:
+    """Header text as one printable line (control characters escaped), shortened."""
+    text = text if text.isprintable() else ascii(text)[1:-1]
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
 def _bad(path: Path, field_name: str, what: str) -> GanInvError:
+    field_name, what = _printable(field_name), _printable(what, 400)
     return GanInvError(
         f"exported encoder {str(path)!r}: header field {field_name} {what}; the file is damaged "
         "or was not written by `ganinv train` (export it again)"

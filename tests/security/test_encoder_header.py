@@ -50,6 +50,10 @@ CASES = {
         ),
         "method",
     ),
+    "an unknown key with a line break": (
+        lambda p, n: rewrite_method(p, n, **{"bad\nkey": 1}),
+        "method.bad\\nkey",  # escaped: the message stays one line
+    ),
     "info is a list": (lambda p, n: rewrite(p, n, info="[1]"), "info"),
     "info is not JSON": (lambda p, n: rewrite(p, n, info="{"), "info"),
     "a listed path is absolute": (
