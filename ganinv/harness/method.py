@@ -1,7 +1,9 @@
 """A built method: generator x space x (encoder or none) x (refiner or none), ready to invert.
 
 `build_method(config, device)` resolves a `MethodConfig` into live objects; `Method.invert(images)`
-is the one inversion path shared by `ganinv invert`, `eval`, `bench` and the Python API.
+is the one inversion path shared by `ganinv invert`, `eval`, `bench` and the Python API. A command
+that needs the resolved config itself (bench, train) calls `resolve_method_config` once and
+`build_resolved_method` with its result.
 """
 
 from __future__ import annotations
@@ -56,7 +58,7 @@ def method_label(config: MethodConfig) -> str:
 
 def load_generator_for(path_or_name: str, device: torch.device) -> Generator:
     """A frozen generator in eval mode on `device`."""
-    from ganinv import load_generator
+    from ganinv.checkpoints.load import load_generator
 
     generator = load_generator(path_or_name)
     generator = generator.to(device).eval()
@@ -97,18 +99,6 @@ def import_modules(names: list[str]) -> None:
             raise GanInvError(
                 f"method.imports: cannot import {name!r} ({exc}); is it on PYTHONPATH?"
             ) from exc
-
-
-def load_encoder_weights(encoder: Encoder, path: str | os.PathLike[str]) -> Encoder:
-    """Load an exported encoder's weights into `encoder` strictly (a clear error on mismatch)."""
-    _, state, _ = read_encoder_file(path)
-    try:
-        encoder.load_state_dict(state, strict=True)
-    except RuntimeError as exc:
-        raise GanInvError(
-            f"encoder checkpoint {str(path)!r} does not match the encoder as configured: {exc}"
-        ) from exc
-    return encoder
 
 
 def load_exported_encoder(path: str | os.PathLike[str], space: InversionSpace) -> Encoder:
@@ -241,8 +231,18 @@ def build_method(
     generator: Generator | None = None,
 ) -> Method:
     """Resolve and build a method; an exported encoder's weights are loaded strictly."""
-    device = torch.device(device)
     config = resolve_method_config(config, default_generator)
+    return build_resolved_method(config, device, generator)
+
+
+def build_resolved_method(
+    config: MethodConfig,
+    device: torch.device | str = "cpu",
+    generator: Generator | None = None,
+) -> Method:
+    """Build a method from a config `resolve_method_config` returned: a command resolves each
+    method once (imports, the exported encoder's header) and builds from that."""
+    device = torch.device(device)
     header = read_encoder_header(config.encoder_checkpoint) if config.encoder_checkpoint else None
     if generator is None:
         if header is not None and config.generator == header.generator:
