@@ -73,7 +73,7 @@ def read_marker(folder: str | os.PathLike[str]) -> dict[str, Any] | None:
         if path.is_symlink() or not path.is_file() or path.stat().st_size > _MAX_MARKER_BYTES:
             return None
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # RecursionError: JSON nested without end
         return None
     if not isinstance(data, dict) or data.get("ganinv_output") != 1:
         return None

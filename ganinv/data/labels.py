@@ -41,7 +41,7 @@ def labels_from_json(text: str, names: Sequence[str], where: str) -> np.ndarray 
         pairs = json.loads(text).get("labels")
         if pairs is not None and not isinstance(pairs, list):
             raise ValueError("labels is not a list")
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):
         logger.warning("%s: %s is not JSON with a 'labels' list; no labels", where, LABELS_FILE)
         return None
     if pairs is None:

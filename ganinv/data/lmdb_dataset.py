@@ -135,7 +135,7 @@ class LmdbDataset(ImageDataset):
             meta = json.loads(bytes(raw).decode("utf-8"))
             assert meta["layout"] == LAYOUT_NAME and int(meta["count"]) >= 0
             int(meta["key_width"])
-        except (ValueError, KeyError, AssertionError, TypeError) as exc:
+        except (ValueError, KeyError, AssertionError, TypeError, RecursionError) as exc:
             raise GanInvError(
                 f"LMDB {str(self.path)!r}: the {META_KEY.decode()!r} record is damaged ({exc}); "
                 "re-create the database with `ganinv data convert`"

@@ -45,12 +45,13 @@ def truncate_log(path: Path, last_step: int) -> None:
     if not path.is_file():
         return
     kept = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
         try:
             record = json.loads(line)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):
             continue  # a line cut short by a kill
-        if record.get("step", -1) <= last_step:
+        step = record.get("step", -1) if isinstance(record, dict) else None
+        if isinstance(step, (int, float)) and step <= last_step:
             kept.append(line)
     from ganinv.core.io import atomic_write_text
 

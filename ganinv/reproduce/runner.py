@@ -52,7 +52,7 @@ def read_timings(files: list[str]) -> dict[str, TimingRecord]:
         path = Path(file)
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
+        except (OSError, ValueError, RecursionError) as exc:  # ValueError: not UTF-8 or JSON
             raise GanInvError(f"timing file {file}: cannot read it as JSON ({exc})") from exc
         for item in data if isinstance(data, list) else [data]:
             try:
