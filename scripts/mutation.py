@@ -144,6 +144,16 @@ def snapshot(workspace: Path, source: str) -> None:
             shutil.copy2(src, dst)
 
 
+def refresh_tests(workspace: Path) -> None:
+    """Replace the workspace's tests/ with the committed ones (new *_mutants.py files included)."""
+    data = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", "HEAD", "--", "tests"], check=True, capture_output=True
+    ).stdout
+    shutil.rmtree(workspace / "tests")
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        tar.extractall(workspace, filter="data")
+
+
 def split_mutmut_table(text: str) -> tuple[list[str], list[str]]:
     """(lines of the [tool.mutmut] table, all other lines) of a pyproject.toml."""
     table, other, in_table = [], [], False
@@ -261,7 +271,7 @@ def main() -> int:
     parser.add_argument(
         "--rerun-survivors",
         action="store_true",
-        help="refresh tests/ in the existing workspace and rerun the survivors only",
+        help="committed tests/ into the existing workspace; rerun survivors and mutants not run",
     )
     parser.add_argument(
         "--continue",
@@ -286,11 +296,18 @@ def main() -> int:
             if left < 30:
                 print(f"{name}: budget spent, not run", file=sys.stderr)
             elif args.rerun_survivors:
-                previous = summarise(name, mutant_results(workspace, group))["survivors"]
-                shutil.copytree(ROOT / "tests", workspace / "tests", dirs_exist_ok=True)
-                # A new *_mutants.py file joins the selection; mutmut then resets the group.
+                # Survivors, plus what a capped run left (those then run with the new tests).
+                results = mutant_results(workspace, group)
+                previous = summarise(name, results)["survivors"]
+                previous += [k for k, code in results.items() if code is None]
+                config_before = (workspace / "pyproject.toml").read_text()
+                refresh_tests(workspace)
                 write_group_config(workspace, group)
-                if previous:
+                if (workspace / "pyproject.toml").read_text() != config_before:
+                    # A new *_mutants.py file joined the selection: mutmut resets every result
+                    # of the group, so all of its mutants run again.
+                    previous = []
+                if previous or (workspace / "pyproject.toml").read_text() != config_before:
                     run_mutmut(workspace, list(previous), min(args.cap, left))
             else:
                 if args.fresh and workspace.exists():
@@ -306,7 +323,9 @@ def main() -> int:
             summary["snapshot"] = (workspace / "SNAPSHOT").read_text().strip()
         if not args.report:
             write_survivor_diffs(workspace, list(summary["survivors"]))
-        (args.workdir / f"{name}.json").write_text(json.dumps(summary, indent=1))
+        label = "after" if args.rerun_survivors else "run"
+        summary["label"] = label
+        (args.workdir / f"{name}.{label}.json").write_text(json.dumps(summary, indent=1))
         rows.append(summary)
     print_table(rows)
     return 0

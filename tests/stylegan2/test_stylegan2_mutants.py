@@ -384,3 +384,31 @@ def test_generator_user_errors_say_what_was_wrong(tiny_generator):
         mix_styles(torch.zeros(1, 6, 16), torch.zeros(1, 5, 16), 2)
     with pytest.raises(GanInvError, match="noise_mode must be 'const', 'random' or 'none'"):
         tiny_generator.synthesize(torch.zeros(1, 6, 16), noise_mode="fixed")
+
+
+def test_layer_infos_give_every_layer_its_output_resolution(tiny_generator):
+    assert [(i.name, i.resolution) for i in tiny_generator.layers] == [
+        ("b4.const", 4),
+        ("b4.conv1", 4),
+        ("b4.torgb", 4),
+        ("b8.conv0", 8),
+        ("b8.conv1", 8),
+        ("b8.torgb", 8),
+        ("b16.conv0", 16),
+        ("b16.conv1", 16),
+        ("b16.torgb", 16),
+    ]
+
+
+def test_channel_table_errors_say_what_to_give():
+    from ganinv.core.errors import GanInvError
+    from ganinv.stylegan2.generator import channel_table
+
+    with pytest.raises(GanInvError) as info:
+        channel_table(48, None, 32768, 512)
+    assert str(info.value) == "resolution must be a power of two >= 4, got 48"
+    with pytest.raises(GanInvError) as info:
+        channel_table(8, {8: 8}, 32768, 512)
+    assert str(info.value) == (
+        "channel table {8: 8} lacks resolutions [4]; give a count for each of [4, 8]"
+    )
