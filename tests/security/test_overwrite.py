@@ -51,7 +51,7 @@ def hidden_leftovers(destination: Path) -> list[str]:
     return sorted(p.name for p in destination.parent.glob(f".{destination.name}.*"))
 
 
-def test_overwrite_refuses_a_folder_ganinv_did_not_write(tmp_path):
+def test_overwrite_replaces_only_what_ganinv_wrote(tmp_path):
     src = image_folder(tmp_path / "src")
     dst = tmp_path / "dst"
     dst.mkdir()
@@ -71,20 +71,7 @@ def test_overwrite_refuses_a_folder_ganinv_did_not_write(tmp_path):
     code, _, err = ganinv("data", "convert", src, link, "--overwrite")
     assert code == 2 and "symbolic link" in err and link.is_symlink()
 
-
-def test_overwrite_never_replaces_the_folder_holding_the_source(tmp_path):
-    src = image_folder(tmp_path / "src")
-    out = tmp_path / "out"
-    assert ganinv("data", "convert", src, out)[0] == 0
-    # Later the user keeps their own images inside the (ganinv-marked) output folder.
-    mine = image_folder(out / "mine", count=2)
-    code, _, err = ganinv("data", "convert", mine, out, "--overwrite")
-    assert code == 2 and "holds the source" in err
-    assert sorted(p.name for p in mine.iterdir()) == ["0.png", "1.png"]
-
-
-def test_overwrite_replaces_its_own_outputs(tmp_path):
-    src = image_folder(tmp_path / "src", count=3)
+    # What ganinv wrote itself it does replace, in every format.
     less = image_folder(tmp_path / "less", count=2)
     for name in ("out_folder", "out.zip", "out.lmdb"):
         dst = tmp_path / name
@@ -95,6 +82,17 @@ def test_overwrite_replaces_its_own_outputs(tmp_path):
         code, out, _ = ganinv("data", "info", dst)
         assert code == 0 and "images: 2" in out
         assert hidden_leftovers(dst) == []
+
+
+def test_overwrite_never_replaces_the_folder_holding_the_source(tmp_path):
+    src = image_folder(tmp_path / "src")
+    out = tmp_path / "out"
+    assert ganinv("data", "convert", src, out)[0] == 0
+    # Later the user keeps their own images inside the (ganinv-marked) output folder.
+    mine = image_folder(out / "mine", count=2)
+    code, _, err = ganinv("data", "convert", mine, out, "--overwrite")
+    assert code == 2 and "holds the source" in err
+    assert sorted(p.name for p in mine.iterdir()) == ["0.png", "1.png"]
 
 
 def convert_and_die_midway(src: Path, dst: Path) -> int:
