@@ -58,3 +58,36 @@ def test_mse_is_four_times_the_unit_range_value():
     metric.update(real, fake)
     unit = (((fake.double() + 1) / 2 - (real.double() + 1) / 2) ** 2).mean().item()
     assert metric.compute().value == pytest.approx(4 * unit, rel=1e-12)
+
+
+class _Capture(torch.nn.Module):
+    """Stands in for an identity backbone: records its input, returns a fixed embedding."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.seen = x
+        return torch.ones(x.shape[0], 512)
+
+
+def test_identity_networks_preprocess_as_documented():
+    import torch.nn.functional as F
+
+    from ganinv.nets.face_id import ArcFaceIdentity, FaceNetIdentity
+
+    images = torch.rand(2, 3, 64, 64, generator=torch.Generator().manual_seed(2)) * 2 - 1
+    arcface = ArcFaceIdentity()
+    arcface.net = _Capture()
+    arcface(images)
+    at_256 = F.interpolate(images, size=(256, 256), mode="bilinear", align_corners=False)
+    expected = F.adaptive_avg_pool2d(at_256[:, :, 35:223, 32:220], (112, 112))
+    torch.testing.assert_close(arcface.net.seen, expected, rtol=0, atol=1e-6)
+
+    pytest.importorskip("facenet_pytorch")  # optional: FaceNet's architecture comes from it
+    facenet = FaceNetIdentity()
+    facenet.net = _Capture()
+    embedding = facenet(images)
+    at_160 = F.interpolate(images, size=(160, 160), mode="bilinear", align_corners=False)
+    # facenet-pytorch's (x_255 - 127.5) / 128 with x_255 = (x + 1) * 127.5
+    torch.testing.assert_close(
+        facenet.net.seen, ((at_160 + 1) * 127.5 - 127.5) / 128, atol=1e-6, rtol=0
+    )
+    torch.testing.assert_close(embedding.norm(dim=1), torch.ones(2))
