@@ -325,8 +325,13 @@ def read_yaml(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise GanInvError(f"config file {str(path)!r} does not exist")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise GanInvError(f"config file {str(path)!r} is not valid YAML: {exc}") from exc
+    except (UnicodeDecodeError, yaml.YAMLError, RecursionError) as exc:
+        # One line: YAML's own message spans several (RecursionError: nested without end).
+        problem = getattr(exc, "problem", None) or getattr(exc, "reason", None) or exc
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+        problem = " ".join(str(problem).split())[:200]
+        raise GanInvError(f"config file {str(path)!r} is not valid YAML: {problem}{where}") from exc
     if data is None:
         return {}
     if not isinstance(data, dict):

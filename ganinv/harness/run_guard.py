@@ -49,7 +49,7 @@ def parse_saved_config(text: Any, source: str) -> Any:
         )
     try:
         return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
+    except (yaml.YAMLError, RecursionError) as exc:  # RecursionError: nested without end
         where = getattr(exc, "problem_mark", None)
         raise GanInvError(
             f"{source}: the saved config is not valid YAML"

@@ -444,3 +444,20 @@ def test_timing_files_and_run_logs_nested_without_end(tmp_path):
         {"step": 1},
         {"step": 2},
     ]
+
+
+@pytest.mark.parametrize(
+    "text", ["a: [1,\nb: 2\n", "[" * 100_000, "a: 1\n\tb: 2\n"], ids=["broken", "nested", "tab"]
+)
+def test_config_and_saved_config_yaml_errors_are_one_line(tmp_path, text):
+    from ganinv.core.config import read_yaml
+    from ganinv.harness.run_guard import parse_saved_config
+
+    bad = tmp_path / "method.yaml"
+    bad.write_text(text)
+    with pytest.raises(GanInvError) as excinfo:
+        read_yaml(bad)
+    assert "not valid YAML" in one_line(excinfo, "method.yaml")
+    with pytest.raises(GanInvError) as excinfo:
+        parse_saved_config(text, "run/config.yaml")
+    one_line(excinfo, "run/config.yaml")
