@@ -5,9 +5,28 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ganinv.core.space import Code, InversionSpace
+
+__all__ = ["ENCODER_INPUT_RESIZE", "Encoder", "to_encoder_input"]
+
+# Named in the protocol record, so a result says how images reached the encoder.
+ENCODER_INPUT_RESIZE = "bilinear, antialias, align_corners=False"
+
+
+def to_encoder_input(images: torch.Tensor, resolution: int | None) -> torch.Tensor:
+    """Resize [B, 3, H, W] to an encoder's input resolution (no-op when it already matches).
+
+    The one resize the harness applies before every encoder call; a component that feeds an
+    encoder itself (e.g. a refiner through a frozen encoder) uses it to see what the harness sees.
+    """
+    if resolution is None or images.shape[-1] == resolution and images.shape[-2] == resolution:
+        return images
+    return F.interpolate(
+        images, size=(resolution, resolution), mode="bilinear", antialias=True, align_corners=False
+    )
 
 
 class Encoder(nn.Module):

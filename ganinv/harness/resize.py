@@ -7,7 +7,18 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 
-ENCODER_INPUT_RESIZE = "bilinear, antialias, align_corners=False"
+# The encoder-input resize lives with the Encoder interface (components use it too).
+from ganinv.core.encoder import ENCODER_INPUT_RESIZE, to_encoder_input
+
+__all__ = [
+    "COMPARE_RESIZE",
+    "COMPARE_RESIZE_MODES",
+    "ENCODER_INPUT_RESIZE",
+    "CompareResize",
+    "to_encoder_input",
+    "to_size_of",
+]
+
 COMPARE_RESIZE = "area (average pooling) when shrinking, bilinear when enlarging"
 # How reconstructions larger or smaller than the targets are brought to their size for metrics.
 # "area" suits losses and most papers; PadInv's released metric code uses "nearest" (1024 -> 256).
@@ -17,15 +28,6 @@ COMPARE_RESIZE_MODES = {
     "nearest": "nearest (F.interpolate default), as PadInv's released metric code",
     "bilinear": "bilinear, align_corners=False, antialias when shrinking",
 }
-
-
-def to_encoder_input(images: torch.Tensor, resolution: int | None) -> torch.Tensor:
-    """Resize [B, 3, H, W] to the encoder's input resolution (no-op when it already matches)."""
-    if resolution is None or images.shape[-1] == resolution and images.shape[-2] == resolution:
-        return images
-    return F.interpolate(
-        images, size=(resolution, resolution), mode="bilinear", antialias=True, align_corners=False
-    )
 
 
 def to_size_of(images: torch.Tensor, target: torch.Tensor, mode: str = "area") -> torch.Tensor:

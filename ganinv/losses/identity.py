@@ -11,8 +11,8 @@ from __future__ import annotations
 import torch
 
 from ganinv.core.registry import LOSSES
-from ganinv.losses._device import FrozenNetworkLoss, on_device_of
 from ganinv.losses.base import Loss, LossInputs
+from ganinv.losses.frozen import FrozenNetworkLoss, on_device_of
 from ganinv.nets.face_id import arcface_identity, facenet_identity
 
 

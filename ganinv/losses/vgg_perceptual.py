@@ -11,8 +11,8 @@ import torch
 import torch.nn.functional as F
 
 from ganinv.core.registry import LOSSES
-from ganinv.losses._device import FrozenNetworkLoss, on_device_of
 from ganinv.losses.base import Loss, LossInputs
+from ganinv.losses.frozen import FrozenNetworkLoss, on_device_of
 from ganinv.nets.vgg16_features import vgg16_conv4_3
 
 

@@ -12,7 +12,7 @@ import torch
 
 from ganinv.core.errors import GanInvError
 from ganinv.core.registry import METRICS
-from ganinv.losses._device import on_device_of
+from ganinv.losses.frozen import on_device_of
 from ganinv.metrics.per_image import PerImageMeanMetric
 from ganinv.nets.face_id import IDENTITY_NETWORKS
 

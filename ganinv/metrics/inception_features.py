@@ -7,7 +7,7 @@ from typing import Any
 
 import torch
 
-from ganinv.losses._device import on_device_of
+from ganinv.losses.frozen import on_device_of
 from ganinv.metrics.base import Metric
 from ganinv.metrics.per_image import check_pair
 

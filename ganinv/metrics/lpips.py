@@ -7,7 +7,7 @@ from typing import Any
 import torch
 
 from ganinv.core.registry import METRICS
-from ganinv.losses._device import on_device_of
+from ganinv.losses.frozen import on_device_of
 from ganinv.metrics.per_image import PerImageMeanMetric
 from ganinv.nets.lpips_offline import lpips_network
 

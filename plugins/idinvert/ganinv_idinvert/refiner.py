@@ -16,7 +16,7 @@ from typing import Any
 import torch
 from ganinv_baselines.optimize import OptimizeRefiner
 
-from ganinv.core.encoder import Encoder
+from ganinv.core.encoder import Encoder, to_encoder_input
 from ganinv.core.errors import GanInvError
 from ganinv.core.space import Code, InversionSpace
 
@@ -25,8 +25,6 @@ DEFAULT_LOSSES = {"mse": 1.0, "vgg_perceptual": 5e-5}
 
 def resize_for(images: torch.Tensor, resolution: int) -> torch.Tensor:
     """Resize renderings to the encoder's input size (the harness's encoder-input resize)."""
-    from ganinv.harness.resize import to_encoder_input
-
     return to_encoder_input(images, resolution)
 
 

@@ -27,7 +27,7 @@ from torch import nn
 from ganinv.core.encoder import Encoder
 from ganinv.core.errors import GanInvError
 from ganinv.core.space import Code, InversionSpace
-from ganinv.losses._device import on_device_of
+from ganinv.losses.frozen import on_device_of
 from ganinv_latentmap.features import FEATURE_EXTRACTORS
 from ganinv_latentmap.masks import MASK_KINDS, apply_mask, random_masks
 

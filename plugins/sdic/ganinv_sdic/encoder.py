@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from ganinv.core.encoder import Encoder
 from ganinv.core.errors import GanInvError
 from ganinv.core.space import Code, InversionSpace
-from ganinv.losses._device import on_device_of
+from ganinv.losses.frozen import on_device_of
 from ganinv_sdic.dicn import DICN
 from ganinv_sdic.dipn import DIPN, PAPER_FEATURE_WIDTHS
 

@@ -1,9 +1,12 @@
-"""Keep a loss's frozen network on the device of the images it is given."""
+"""Frozen networks inside losses, metrics and encoders: kept on the device of the images they
+are given, in eval mode, without gradients. Public: plugins use it (see docs/plugins.md)."""
 
 from __future__ import annotations
 
 import torch
 from torch import nn
+
+__all__ = ["FrozenNetworkLoss", "on_device_of"]
 
 
 def on_device_of(network: nn.Module, x: torch.Tensor) -> nn.Module:
