@@ -37,7 +37,11 @@ from ganinv.harness.device import DistContext
 from ganinv.harness.environment import environment_record
 from ganinv.harness.evaluate import evaluate_method
 from ganinv.harness.grids import comparison_grid
-from ganinv.harness.method import build_method, load_generator_for, resolve_method_config
+from ganinv.harness.method import (
+    build_resolved_method,
+    load_generator_for,
+    resolve_method_config,
+)
 from ganinv.harness.report import render_report
 from ganinv.harness.rng import seed_everything
 from ganinv.harness.schema import BenchConfig, MethodConfig
@@ -139,7 +143,7 @@ def run_bench(
         gen_key = method_config.generator
         if gen_key not in generators:
             generators[gen_key] = load_generator_for(gen_key, device)
-        method = build_method(method_config, device, generator=generators[gen_key])
+        method = build_resolved_method(method_config, device, generator=generators[gen_key])
         result = evaluate_method(
             method,
             config.data,

@@ -53,7 +53,12 @@ from ganinv.harness.data import build_dataset, collate_with_extras
 from ganinv.harness.device import DistContext
 from ganinv.harness.evaluate import evaluate_method
 from ganinv.harness.logger import RunLogger, truncate_log
-from ganinv.harness.method import build_method, load_generator_for, save_encoder
+from ganinv.harness.method import (
+    build_resolved_method,
+    load_generator_for,
+    resolve_method_config,
+    save_encoder,
+)
 from ganinv.harness.optim import build_optimizer, build_scheduler
 from ganinv.harness.resize import to_encoder_input, to_size_of
 from ganinv.harness.rng import capture_rng, restore_rng, seed_everything
@@ -152,8 +157,10 @@ class Trainer:
         self.kill_point = KillPoint()
         seed_everything(config.seed)
 
-        generator = load_generator_for(_method_generator(config), device)
-        self.method = build_method(config.method, device, generator=generator)
+        # Resolved once: the generator, the discriminator's default and the method agree.
+        method_config = resolve_method_config(config.method)
+        generator = load_generator_for(str(method_config.generator), device)
+        self.method = build_resolved_method(method_config, device, generator=generator)
         if self.method.encoder is None:
             raise GanInvError(
                 "ganinv train trains an encoder, but method.encoder is null; optimisation-only "
@@ -180,9 +187,9 @@ class Trainer:
 
         self.discriminator = None
         if config.discriminator is not None:
-            from ganinv import load_discriminator
+            from ganinv.checkpoints.load import load_discriminator
 
-            source = config.discriminator.checkpoint or _method_generator(config)
+            source = config.discriminator.checkpoint or str(method_config.generator)
             self.discriminator = load_discriminator(source).to(device).train()
             self.discriminator.requires_grad_(True)
             self.d_params = list(self.discriminator.parameters())
@@ -285,6 +292,20 @@ class Trainer:
             )
 
     # -- one step -------------------------------------------------------------------------------
+    def train_step(
+        self, images: torch.Tensor, extra: dict[str, torch.Tensor] | None = None
+    ) -> dict[str, float]:
+        """One training step on a batch on this process, as `run` takes it: the encoder step,
+        the encoder's `auxiliary_step`, and the discriminator step when there is one. Advances
+        `step`; returns this process's figures (not averaged, not logged)."""
+        logged, code, fake = self._encoder_step(images, extra)
+        aux = self.encoder.auxiliary_step(code.detach(), images) or {}
+        logged.update({f"aux/{k}": float(v) for k, v in aux.items()})
+        if self.discriminator is not None:
+            logged.update(self._discriminator_step(images, fake))
+        self.step += 1
+        return logged
+
     def _encoder_step(
         self, images: torch.Tensor, extra: dict[str, torch.Tensor] | None = None
     ) -> tuple[dict[str, float], Any, torch.Tensor]:
@@ -425,12 +446,7 @@ class Trainer:
         for images, extra in loader:
             images = images.to(self.device)
             extra = {k: v.to(self.device) for k, v in extra.items()}
-            logged, code, fake = self._encoder_step(images, extra)
-            aux = self.encoder.auxiliary_step(code.detach(), images) or {}
-            logged.update({f"aux/{k}": float(v) for k, v in aux.items()})
-            if self.discriminator is not None:
-                logged.update(self._discriminator_step(images, fake))
-            self.step += 1
+            logged = self.train_step(images, extra)
             last = self.step == cfg.steps
             record: dict[str, Any] | None = None
             if self.step % cfg.log_every == 0 or last:
@@ -466,12 +482,6 @@ class Trainer:
         if logger is not None:
             logger.close()
         return {"step": self.step, "best": self.best, "out": str(self.out)}
-
-
-def _method_generator(config: TrainConfig) -> str:
-    from ganinv.harness.method import resolve_method_config
-
-    return resolve_method_config(config.method).generator  # type: ignore[return-value]
 
 
 def run_training(

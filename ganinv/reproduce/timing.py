@@ -1,8 +1,9 @@
 """Timing the real training step of a recipe, to turn step counts into device hours.
 
 `measure_train_step` builds the harness `Trainer` from a recipe's `TrainConfig` (same encoder,
-space, losses, discriminator and optimiser) and times its encoder step plus, when configured, its
-discriminator step, on random images of the data resolution. With ``random_generator`` set, the
+space, losses, discriminator and optimiser) and times its public `Trainer.train_step` (the step
+`ganinv train` takes: encoder step, the encoder's auxiliary step and, when configured, the
+discriminator step) on random images of the data resolution. With ``random_generator`` set, the
 generator (and discriminator) is a random-weight network of the stated architecture instead of the
 checkpoint, and missing user weights of the losses (ArcFace) are random networks of the real
 architecture in a temporary weights cache: the step costs the same, only the values are
@@ -179,11 +180,7 @@ def measure_train_step(
             for i in range(warmup + steps):
                 _sync(device)
                 start = time.perf_counter()
-                # The harness step itself (private methods of Trainer, called as `run` does).
-                trainer.step = i + 1
-                _, _, fake = trainer._encoder_step(images)
-                if trainer.discriminator is not None:
-                    trainer._discriminator_step(images, fake)
+                trainer.train_step(images)  # the step `Trainer.run` takes, nothing else
                 _sync(device)
                 if i >= warmup:
                     elapsed += time.perf_counter() - start
@@ -197,7 +194,8 @@ def measure_train_step(
         steps_timed=steps,
         peak_memory_bytes=peak,
         generator=generator_note,
-        how=f"harness Trainer encoder step{' + discriminator step' if config.discriminator else ''}"
+        how="harness Trainer.train_step (encoder step + the encoder's auxiliary step"
+        f"{' + discriminator step' if config.discriminator else ''})"
         f", {warmup} warm-up + {steps} timed steps, random images at {data_resolution} px",
     )
 
