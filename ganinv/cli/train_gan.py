@@ -23,7 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ganinv.stylegan2.trainer import GanTrainConfig, GanTrainer
+    from ganinv.harness.gan_training import GanTrainConfig, GanTrainer
 
     config = load_config(GanTrainConfig, args.config, args.overrides)
     trainer = GanTrainer(config)

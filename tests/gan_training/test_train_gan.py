@@ -15,7 +15,7 @@ from PIL import Image
 import ganinv
 from ganinv.cli.main import main
 from ganinv.core.config import load_config
-from ganinv.stylegan2.trainer import GanTrainConfig, GanTrainer
+from ganinv.harness.gan_training import GanTrainConfig, GanTrainer
 
 TINY = {4: 16, 8: 16, 16: 16}
 

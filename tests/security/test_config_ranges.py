@@ -20,10 +20,10 @@ from ganinv.core.config import Keys, Length, PositiveInt, Range, load_config
 from ganinv.core.errors import GanInvError
 from ganinv.core.registry import Registry
 from ganinv.harness.configs import load
+from ganinv.harness.gan_training import GanTrainConfig
 from ganinv.harness.schema import BenchConfig, EvalConfig, MethodConfig, TrainConfig
 from ganinv.reproduce.cards import AssetCard
 from ganinv.reproduce.recipe import Recipe
-from ganinv.stylegan2.trainer import GanTrainConfig
 
 METHOD = {"generator": "missing_generator.safetensors", "space": "wplus"}
 DATA = {"name": "folder", "path": "missing_images"}

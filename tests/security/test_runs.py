@@ -23,9 +23,9 @@ from tiny_world import make_world
 from ganinv.cli.main import main
 from ganinv.core.config import load_config, save_config
 from ganinv.core.errors import GanInvError
+from ganinv.harness.gan_training import GanTrainConfig, GanTrainer
 from ganinv.harness.run_guard import check_resume_config, parse_saved_config
 from ganinv.harness.run_lock import LOCK_NAME, RunLock
-from ganinv.stylegan2.trainer import GanTrainConfig, GanTrainer
 
 TINY = {4: 16, 8: 16, 16: 16}
 SMALL_ENCODER = {
