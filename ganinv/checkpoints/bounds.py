@@ -99,12 +99,23 @@ _CHECKS = {
 }
 
 
-def check_config(class_key: str, config: Any, where: str) -> dict[str, Any]:
+# The kinds a field rule may name (a plugin generator's ``config_bounds`` uses them too).
+KINDS = tuple(_CHECKS)
+
+
+def check_config(
+    class_key: str,
+    config: Any,
+    where: str,
+    fields: dict[str, tuple[str, float, float]] | None = None,
+) -> dict[str, Any]:
     """The constructor kwargs of network class `class_key`, each checked for type and range.
 
-    `where` names the file and the field in errors ("g.safetensors: networks.generator.config").
+    `fields` are the rules (`FIELDS[class_key]` for the built-ins; a registered plugin
+    generator's ``config_bounds``). `where` names the file and the field in errors
+    ("g.safetensors: networks.generator.config").
     """
-    fields = FIELDS.get(class_key)
+    fields = fields if fields is not None else FIELDS.get(class_key)
     if fields is None:
         raise GanInvError(f"{where}: unknown network class {class_key!r}; known: {sorted(FIELDS)}")
     if not isinstance(config, dict):

@@ -8,9 +8,12 @@ Tensors are stored under the network's name (``generator.synthesis.b4.const``,
     networks        {name: {"class": "generator/stylegan2", "config": <module.config>}}
     meta            free-form JSON given to `save_networks` (source file, source format, ...)
 
-A network class is known by a key in `NETWORK_CLASSES`. The header is untrusted input: each value
-is checked (type, range, size limits) and a network is built only after its description matched
-the shapes of its stored tensors exactly (`ganinv.checkpoints.state.build_network`).
+A network class is known by its key, ``"<role>/<name>"``: the built-in StyleGAN2 networks, or any
+generator class of the ``generators`` registry (a plugin's entry point), looked up by registered
+name (`ganinv.checkpoints.network_classes`). The header is untrusted input: each value is checked
+(type, range, size limits; a plugin generator's own ``config_bounds``) and a network is built only
+after its description matched the shapes of its stored tensors exactly
+(`ganinv.checkpoints.state.build_network`).
 """
 
 from __future__ import annotations
@@ -21,36 +24,17 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import safe_open
-from safetensors.torch import save_file
 from torch import nn
 
-from ganinv.checkpoints.safe_load import reword
+from ganinv.checkpoints.network_classes import class_key, network_class
 from ganinv.checkpoints.state import build_network, load_exact
 from ganinv.core.errors import GanInvError
-from ganinv.core.io import atomic_write
-from ganinv.stylegan2.discriminator import StyleGAN2Discriminator
-from ganinv.stylegan2.generator import StyleGAN2Generator
+from ganinv.core.safetensors_io import read_table, read_tensors, write_file
 
 FORMAT = "ganinv.networks"
 FORMAT_VERSION = 1
 # The header's JSON fields describe a few networks in a few kB; more is a corrupt or hostile file.
 MAX_JSON_CHARS = 1 << 20
-NETWORK_CLASSES: dict[str, type[nn.Module]] = {
-    "generator/stylegan2": StyleGAN2Generator,
-    "discriminator/stylegan2": StyleGAN2Discriminator,
-}
-
-
-def class_key(module: nn.Module) -> str:
-    """The `NETWORK_CLASSES` key of a module's class."""
-    for key, cls in NETWORK_CLASSES.items():
-        if type(module) is cls:
-            return key
-    raise GanInvError(
-        f"cannot save a {type(module).__name__}: known network classes are "
-        f"{sorted(NETWORK_CLASSES)}"
-    )
 
 
 def save_networks(
@@ -73,18 +57,12 @@ def save_networks(
         "networks": json.dumps(described),
         "meta": json.dumps(meta or {}),
     }
-    return atomic_write(path, lambda tmp: save_file(tensors, str(tmp), metadata=metadata))
+    return write_file(path, tensors, metadata)
 
 
 def read_metadata(path: str | os.PathLike[str]) -> dict[str, str]:
     """The header metadata of a safetensors file (empty dict when it has none)."""
-    try:
-        with safe_open(str(path), framework="pt") as f:
-            return dict(f.metadata() or {})
-    except FileNotFoundError as exc:
-        raise GanInvError(f"no such checkpoint file: {path}") from exc
-    except Exception as exc:
-        raise GanInvError(f"{path} is not a readable safetensors file: {reword(exc)}") from exc
+    return read_table(path, "checkpoint")[0]
 
 
 def _json_field(metadata: dict[str, str], key: str, path: Any, default: str | None = None) -> Any:
@@ -114,7 +92,8 @@ def _format_version(metadata: dict[str, str], path: Any) -> int:
 
 
 def _network_specs(described: Any, path: Any) -> dict[str, tuple[str, Any]]:
-    """name -> (class key, config) from the 'networks' header field, types checked."""
+    """name -> (class key, config) from the 'networks' header field, types checked (the class
+    is looked up later, by `network_class`)."""
     if not isinstance(described, dict) or not described:
         raise GanInvError(f"{path}: header field 'networks' must be a non-empty JSON object")
     specs: dict[str, tuple[str, Any]] = {}
@@ -124,10 +103,7 @@ def _network_specs(described: Any, path: Any) -> dict[str, tuple[str, Any]]:
             raise GanInvError(f"{where}: network names may not be empty or contain '.'")
         if not isinstance(spec, dict) or set(spec) != {"class", "config"}:
             raise GanInvError(f"{where} must be an object with exactly 'class' and 'config'")
-        if not isinstance(spec["class"], str) or spec["class"] not in NETWORK_CLASSES:
-            raise GanInvError(
-                f"{where}.class is {str(spec['class'])[:60]!r}; known: {sorted(NETWORK_CLASSES)}"
-            )
+        network_class(spec["class"], f"{where}.class")  # known before any tensor is read
         specs[name] = (spec["class"], spec["config"])
     return specs
 
@@ -140,7 +116,7 @@ def load_networks(
     Every header value is checked before use, and each network is built only after its
     description matched the shapes of the tensors stored for it (`build_network`).
     """
-    metadata = read_metadata(path)
+    metadata, table = read_table(path, "checkpoint")
     if metadata.get("format") != FORMAT:
         raise GanInvError(
             f"{path} is a safetensors file but not a ganinv network file (format "
@@ -151,24 +127,21 @@ def load_networks(
     meta = _json_field(metadata, "meta", path, default="{}")
     if not isinstance(meta, dict):
         raise GanInvError(f"{path}: header field 'meta' must be a JSON object")
+    orphans = [k for k in table if k.split(".", 1)[0] not in specs]
+    if orphans:
+        raise GanInvError(f"{path}: tensors {orphans[:3]} belong to no described network")
+    # Every network is described, bounded and matched with the table before any data is read.
+    built: dict[str, nn.Module] = {}
+    for name, (key, config) in specs.items():
+        prefix = name + "."
+        shapes = {k[len(prefix) :]: t.shape for k, t in table.items() if k.startswith(prefix)}
+        cls, bounds = network_class(key, f"{path}: networks.{name}.class")
+        built[name] = build_network(key, cls, config, shapes, f"{path}: network {name!r}", bounds)
+    tensors = read_tensors(path, "checkpoint")
     networks: dict[str, nn.Module] = {}
-    try:
-        with safe_open(str(path), framework="pt") as f:
-            keys = list(f.keys())
-            orphans = [k for k in keys if k.split(".", 1)[0] not in specs]
-            if orphans:
-                raise GanInvError(f"{path}: tensors {orphans[:3]} belong to no described network")
-            for name, (key, config) in specs.items():
-                prefix = name + "."
-                names = [k for k in keys if k.startswith(prefix)]
-                shapes = {k[len(prefix) :]: tuple(f.get_slice(k).get_shape()) for k in names}
-                what = f"{path}: network {name!r}"
-                module = build_network(key, NETWORK_CLASSES[key], config, shapes, what)
-                state = {k[len(prefix) :]: f.get_tensor(k) for k in names}
-                load_exact(module, state, what)
-                networks[name] = module.to(device).eval()
-    except GanInvError:
-        raise
-    except Exception as exc:  # safetensors or torch refusing the data itself
-        raise GanInvError(f"{path}: the tensors cannot be read: {reword(exc)}") from exc
+    for name, module in built.items():
+        prefix = name + "."
+        state = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
+        load_exact(module, state, f"{path}: network {name!r}")
+        networks[name] = module.to(device).eval()
     return networks, meta

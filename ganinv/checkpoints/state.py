@@ -33,14 +33,16 @@ def build_network(
     config: Any,
     shapes: Mapping[str, tuple[int, ...]],
     what: str,
+    bounds: dict[str, tuple[str, float, float]] | None = None,
 ) -> nn.Module:
     """``cls(**config)``, built only once its state matches `shapes` (the file's tensors) exactly.
 
     The config is checked for types and ranges (`check_config`), the network is first built on the
     ``meta`` device (allocating nothing) and its parameter names and shapes compared with `shapes`
-    and its size with `MAX_NETWORK_ELEMENTS`; only then is the real network allocated.
+    and its size with `MAX_NETWORK_ELEMENTS`; only then is the real network allocated. `bounds`
+    are a registered plugin generator's ``config_bounds`` (the built-ins' are in `bounds.FIELDS`).
     """
-    kwargs = check_config(class_key, config, f"{what} config")
+    kwargs = check_config(class_key, config, f"{what} config", bounds)
     try:
         with torch.device("meta"):
             skeleton = cls(**kwargs)
