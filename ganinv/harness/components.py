@@ -54,4 +54,20 @@ def build_component(kind: str, spec: str | dict[str, Any], **runtime: Any) -> An
                 f"{kind}.{name}: argument(s) {clash} are supplied by the harness at run time; "
                 "remove them from the config"
             )
-    return registry(kind).build(spec, **accepted_kwargs(factory, runtime))
+    built = registry(kind).build(spec, **accepted_kwargs(factory, runtime))
+    if kind == "spaces":
+        check_space_name(built, name)
+    return built
+
+
+def check_space_name(space: Any, registered: str) -> None:
+    """Codes carry ``space.name``, so it must be the registered name: derived when the class
+    leaves it empty, an error when it differs."""
+    own = getattr(space, "name", "")
+    if not own:
+        space.name = registered
+    elif own != registered:
+        raise GanInvError(
+            f"space class {type(space).__name__} has name {own!r} but is registered as "
+            f"{registered!r}; set name = {registered!r} in the class (or leave it empty)"
+        )
