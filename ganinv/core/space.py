@@ -12,7 +12,6 @@ import torch
 
 from ganinv.core.errors import GanInvError
 from ganinv.core.generator import Generator
-from ganinv.core.io import atomic_write
 
 # Roles a space may give its code parts for generic encoders (`InversionSpace.code_part_roles`).
 CODE_PART_ROLES = ("vector", "layers", "spatial", "fixed")
@@ -73,11 +72,10 @@ class Code:
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Safetensors file with the space name and meta in its header (no pickle)."""
-        from safetensors.torch import save_file
+        from ganinv.core.safetensors_io import write_file
 
-        tensors = {k: v.detach().cpu().contiguous() for k, v in self.tensors.items()}
         header = {"space": self.space, "meta": json.dumps(self.meta)}
-        return atomic_write(path, lambda p: save_file(tensors, str(p), metadata=header))
+        return write_file(path, self.tensors, header)
 
     @staticmethod
     def load(path: str | os.PathLike[str], device: str | torch.device = "cpu") -> Code:

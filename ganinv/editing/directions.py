@@ -19,8 +19,7 @@ import torch
 
 from ganinv.checkpoints.safe_load import check_tensor, read_file, torch_load
 from ganinv.core.errors import GanInvError
-from ganinv.core.io import atomic_write
-from ganinv.core.safetensors_io import read_table, read_tensors
+from ganinv.core.safetensors_io import read_table, read_tensors, write_file
 from ganinv.core.space import Code
 
 DIRECTION_FORMAT = "ganinv-direction"
@@ -222,11 +221,8 @@ def align_labels(names: list[str], labels: dict[str, int]) -> tuple[list[int], t
 
 
 def save_direction(path: str | os.PathLike[str], learned: LearnedDirection) -> Path:
-    from safetensors.torch import save_file
-
     header = {"format": DIRECTION_FORMAT, "info": json.dumps(learned.info())}
-    tensors = {"direction": learned.direction.contiguous()}
-    return atomic_write(path, lambda p: save_file(tensors, str(p), metadata=header))
+    return write_file(path, {"direction": learned.direction}, header)
 
 
 def load_direction(path: str | os.PathLike[str]) -> tuple[torch.Tensor, dict[str, Any]]:

@@ -163,9 +163,9 @@ def install(name: str, source: str | os.PathLike[str] | None = None, force: bool
             "ganinv weights: converting %s from the %s package into %s", name, entry.source, target
         )
         tensors, check = CONVERTERS[name]()
-        from safetensors.torch import save_file
+        from ganinv.core.safetensors_io import write_file
 
-        atomic_write(target, lambda p: save_file(tensors, str(p), metadata={"name": name}))
+        write_file(target, tensors, {"name": name})
         _record(entry, sha256_file(target), check.pop("origin"), check)
         return target
     if source is None:
