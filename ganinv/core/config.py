@@ -342,15 +342,22 @@ def read_yaml(path: str | os.PathLike[str]) -> dict[str, Any]:
 def load_config(
     schema: type[C], path: str | os.PathLike[str] | None, overrides: list[str] = ()
 ) -> C:
-    """Read YAML (or start empty), apply overrides, validate against `schema`."""
+    """Read YAML (or start empty), apply overrides, validate against `schema`; path keys are
+    made absolute (`ganinv.core.config_paths`)."""
+    from ganinv.core.config_paths import absolute_paths
+
     data = read_yaml(path) if path is not None else {}
-    return from_dict(schema, apply_overrides(data, list(overrides)))
+    return absolute_paths(from_dict(schema, apply_overrides(data, list(overrides))))
 
 
 def save_config(config: Any, path: str | os.PathLike[str]) -> Path:
-    """Write the resolved config atomically next to a result, so the run can be repeated."""
+    """Write the resolved config atomically next to a result, so the run can be repeated from
+    any working folder: path keys are written absolute (`ganinv.core.config_paths`)."""
+    from ganinv.core.config_paths import absolute_paths
     from ganinv.core.io import atomic_write_text
 
+    if dataclasses.is_dataclass(config) and not isinstance(config, type):
+        config = absolute_paths(config)
     text = yaml.safe_dump(to_dict(config), sort_keys=False)
     return atomic_write_text(Path(path), text)
 

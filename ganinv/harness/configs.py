@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ganinv.core.config import apply_overrides, from_dict, read_yaml, to_dict
+from ganinv.core.config_paths import absolute_paths
 from ganinv.harness.schema import MethodConfig
 
 C = TypeVar("C")
@@ -16,12 +17,14 @@ def load(schema: type[C], source: Any, overrides: list[str] | tuple[str, ...] = 
     """`schema` from a YAML path, a mapping or an instance, after ``key.sub=value`` overrides.
 
     An instance built in Python is checked like a file (types and ranges): it is read back from
-    its plain form, so ``TrainConfig(..., batch_size=0)`` fails here, naming the key."""
+    its plain form, so ``TrainConfig(..., batch_size=0)`` fails here, naming the key. Paths are
+    made absolute (`absolute_paths`): the run, its fingerprints and its saved config then mean
+    the same files whatever folder a later command runs in."""
     if isinstance(source, schema):
         source = to_dict(source)
     if isinstance(source, (str, os.PathLike)):
         source = read_yaml(source)
-    return from_dict(schema, apply_overrides(dict(source), list(overrides)))
+    return absolute_paths(from_dict(schema, apply_overrides(dict(source), list(overrides))))
 
 
 def load_method(source: Any, overrides: list[str] | tuple[str, ...] = ()) -> MethodConfig:

@@ -39,6 +39,7 @@ from ganinv.core.config import (
     save_config,
     to_dict,
 )
+from ganinv.core.config_paths import PathStr
 from ganinv.core.errors import GanInvError
 from ganinv.core.io import atomic_write_text
 from ganinv.harness.checkpoint import (
@@ -79,7 +80,7 @@ GanDataSpec = Annotated[
 class GanTrainConfig:
     """`ganinv train-gan` settings (YAML, strictly validated)."""
 
-    output: str  # run directory: checkpoint, snapshots, samples, log
+    output: PathStr  # run directory: checkpoint, snapshots, samples, log
     data: GanDataSpec  # a dataset spec, e.g. {name: fashion_mnist, split: train}
     generator: NetworkSpec = field(default_factory=dict)  # StyleGAN2Generator kwargs
     discriminator: NetworkSpec = field(default_factory=dict)  # StyleGAN2Discriminator kwargs
@@ -100,7 +101,7 @@ class GanTrainConfig:
     w_avg_beta: Probability = 0.995
     checkpoint_kimg: PositiveFloat = 10.0  # resumable state + snapshot every this many kimg
     sample_seeds: PositiveInt = 64  # fixed latents rendered into samples.png at each checkpoint
-    init_from: str | None = None  # a snapshot (ours) to start from when there is no checkpoint
+    init_from: PathStr | None = None  # a snapshot (ours) to start from without a checkpoint
     seed: Seed = 0
     num_workers: NonNegativeInt = 0
     threads: PositiveInt | None = None  # torch intra-op threads (None: torch's default)

@@ -16,24 +16,22 @@ from typing import Any
 
 import torch
 
-from ganinv.core.encoder import Encoder
-from ganinv.core.errors import GanInvError
-from ganinv.core.generator import Generator
-from ganinv.core.refiner import Refiner
-from ganinv.core.safetensors_io import read_tensors
-from ganinv.core.space import Code, InversionSpace
-from ganinv.harness.components import build_component, spec_name
-from ganinv.harness.encoder_file import (
+from ganinv.checkpoints.encoder_file import (
     FORMAT,
     build_encoder_for_file,
     check_generator_present,
     check_registered,
     in_file_context,
-    in_meta_pass,
-    names_a_file,
     read_encoder_header,
     write_encoder_file,
 )
+from ganinv.core.components import build_component, spec_name
+from ganinv.core.config_paths import absolute_paths
+from ganinv.core.encoder import Encoder
+from ganinv.core.errors import GanInvError
+from ganinv.core.generator import Generator
+from ganinv.core.refiner import Refiner
+from ganinv.core.space import Code, InversionSpace
 from ganinv.harness.resize import ENCODER_INPUT_RESIZE, to_encoder_input
 from ganinv.harness.schema import MethodConfig
 
@@ -81,14 +79,6 @@ def save_encoder(
     return write_encoder_file(path, encoder.state_dict(), specs, info, method.imports)
 
 
-def read_encoder_file(
-    path: str | os.PathLike[str],
-) -> tuple[dict[str, Any], dict[str, torch.Tensor], dict[str, Any]]:
-    """(specs {generator, space, encoder}, state dict, info) of an exported encoder, validated."""
-    header = read_encoder_header(path)
-    return header.specs(), read_tensors(path, "encoder checkpoint"), header.info
-
-
 def import_modules(names: list[str]) -> None:
     """Import the modules the user's own config or command line names (they register components
     as a side effect). Never called with names read from a file."""
@@ -99,29 +89,6 @@ def import_modules(names: list[str]) -> None:
             raise GanInvError(
                 f"method.imports: cannot import {name!r} ({exc}); is it on PYTHONPATH?"
             ) from exc
-
-
-def load_exported_encoder(path: str | os.PathLike[str], space: InversionSpace) -> Encoder:
-    """Rebuild an encoder exported by `ganinv train` for `space` (its spec and weights), frozen
-    and in eval mode on the generator's device. Used by methods built on another's encoder."""
-    header = read_encoder_header(path)
-    generator = space.generator
-    encoder = build_encoder_for_file(header, header.encoder, space, generator)
-    if in_meta_pass():
-        return encoder  # an outer file's network is being checked: nothing real to move
-    return encoder.to(generator.w_avg.device).eval().requires_grad_(False)
-
-
-def _absolute(value: Any) -> Any:
-    """File paths (as the loaders read them from here) made absolute, in a spec tree, so that a
-    saved config works from any working folder."""
-    if isinstance(value, dict):
-        return {k: _absolute(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_absolute(v) for v in value]
-    if names_a_file(value):
-        return os.path.abspath(os.path.expanduser(value))
-    return value
 
 
 def resolve_method_config(
@@ -151,13 +118,7 @@ def resolve_method_config(
         raise GanInvError("method has no space: set method.space (e.g. {name: wplus})")
     if config.encoder_checkpoint and config.encoder is None:
         raise GanInvError("method.encoder_checkpoint does not name its encoder; set method.encoder")
-    return replace(
-        config,
-        generator=_absolute(config.generator),
-        space=_absolute(config.space),
-        encoder=_absolute(config.encoder),
-        refiner=_absolute(config.refiner),
-    )
+    return absolute_paths(config)  # the header's paths are absolute already
 
 
 @dataclass

@@ -9,6 +9,7 @@ may differ; anything else would silently continue one experiment under another's
 
 from __future__ import annotations
 
+import os
 import reprlib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any
 import yaml
 
 from ganinv.core.config import to_dict
+from ganinv.core.config_paths import absolute_paths
 from ganinv.core.errors import GanInvError
 
 _MISSING = object()  # a key one side lacks
@@ -36,8 +38,9 @@ def refuse_existing_run(out: Path, run_files: Iterable[str], command: str) -> No
 
 
 def plain_config(config: Any) -> dict[str, Any]:
-    """A config dataclass as the plain mapping its saved YAML reads back as."""
-    return yaml.safe_load(yaml.safe_dump(to_dict(config), sort_keys=False))
+    """A config dataclass as the plain mapping its saved YAML reads back as (paths absolute)."""
+    plain = to_dict(absolute_paths(config))
+    return yaml.safe_load(yaml.safe_dump(plain, sort_keys=False))
 
 
 def parse_saved_config(text: Any, source: str) -> Any:
@@ -78,7 +81,9 @@ def check_resume_config(
     # Dotted keys whose values differ (nested mappings are walked; lists compare whole).
     saved_flat, current_flat = _flatten(saved, source), _flatten(current, "the config")
     keys = sorted(set(saved_flat) | set(current_flat))
-    changed = [k for k in keys if saved_flat.get(k, _MISSING) != current_flat.get(k, _MISSING)]
+    changed = [
+        k for k in keys if not _same(saved_flat.get(k, _MISSING), current_flat.get(k, _MISSING))
+    ]
     refused = [k for k in changed if k not in allowed]
     if refused:
         shown = ", ".join(
@@ -114,6 +119,22 @@ def _flatten(data: Mapping[str, Any], source: str) -> dict[str, Any]:
             else:
                 flat[dotted] = value
     return flat
+
+
+def _same(saved: Any, current: Any) -> bool:
+    """Equal, or the same path: the current config's paths are absolute, while a run saved before
+    paths were stored absolute (or one configured in Python) may hold one relative to the working
+    folder, which is where it was used from."""
+    if saved == current:
+        return True
+    if not (isinstance(saved, str) and isinstance(current, str) and os.path.isabs(current)):
+        return False
+    if os.path.isabs(saved) or "\0" in saved:
+        return False
+    try:
+        return os.path.abspath(os.path.expanduser(saved)) == current
+    except (RuntimeError, ValueError):  # "~nobody/x"
+        return False
 
 
 def _show(value: Any) -> str:

@@ -5,6 +5,8 @@ errors with a suggestion). Component sections (space, encoder, refiner, dataset,
 a registered name or ``{name: ..., **arguments}``; their arguments are checked against the
 registered constructor when they are built. Numeric keys carry their range (`PositiveInt`, ...),
 so an impossible number (``batch_size: 0``, ``lr: -1``, ``every: 0``) fails when the config is read.
+Path keys are typed `PathStr` / `PathOrName`: they are made absolute when a config is read and
+saved (`ganinv.core.config_paths`), so a saved config works from any working folder.
 """
 
 from __future__ import annotations
@@ -23,12 +25,15 @@ from ganinv.core.config import (
     Range,
     Seed,
 )
+from ganinv.core.config_paths import PathOrName, PathStr
 from ganinv.harness.resize import CompareResize
 
 Spec = str | dict[str, Any]
 # Arguments every built-in dataset takes, checked when the config is read (the rest when the
-# dataset is built); `ganinv train-gan` narrows `resolution` to a power of two.
+# dataset is built); `ganinv train-gan` narrows `resolution` to a power of two. `path` is a path
+# (stored absolute; a dataset registered by a plugin uses it for the same).
 DATASET_ARGUMENTS: dict[str, Any] = {
+    "path": PathStr | None,
     "resolution": PositiveInt,
     "pad": NonNegativeInt,
     "limit": PositiveInt,
@@ -59,10 +64,10 @@ class MethodConfig:
                         never a list read from a file (an exported encoder's header)
     """
 
-    generator: str | None = None
+    generator: PathOrName | None = None
     space: Spec | None = None
     encoder: Spec | None = None
-    encoder_checkpoint: str | None = None
+    encoder_checkpoint: PathStr | None = None
     refiner: Spec | None = None
     label: str = ""
     imports: list[str] = field(default_factory=list)
@@ -117,7 +122,7 @@ class DiscriminatorConfig:
     instead part of every discriminator step (PadInv's released code).
     """
 
-    checkpoint: str | None = None  # default: the method's generator checkpoint
+    checkpoint: PathOrName | None = None  # default: the method's generator checkpoint
     optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
     r1_gamma: NonNegativeFloat = 10.0
     r1_interval: PositiveInt = 16
@@ -154,7 +159,7 @@ class TrainConfig:
     steps: PositiveInt = 1000
     batch_size: PositiveInt = 8
     seed: Seed = 0
-    out: str = "runs/train"
+    out: PathStr = "runs/train"
     checkpoint_every: PositiveInt = 500
     log_every: PositiveInt = 10
     grad_clip: PositiveFloat | None = None
@@ -172,7 +177,7 @@ class EvalConfig:
     metrics: list[Spec] = field(default_factory=lambda: ["mse"])
     batch_size: PositiveInt = 8
     compare_resize: CompareResize = "area"  # reconstruction -> target size for the metrics
-    out: str = "runs/eval"
+    out: PathStr = "runs/eval"
     seed: Seed = 0
     progress: bool = True
 
@@ -187,11 +192,11 @@ class BenchConfig:
 
     data: DataSpec
     methods: list[MethodConfig]
-    generator: str | None = None
+    generator: PathOrName | None = None
     metrics: list[Spec] = field(default_factory=lambda: ["mse"])
     batch_size: PositiveInt = 8
     compare_resize: CompareResize = "area"  # reconstruction -> target size for the metrics
-    out: str = "runs/bench"
+    out: PathStr = "runs/bench"
     seed: Seed = 0
     grid_images: NonNegativeInt = 4
     title: str = "ganinv benchmark"
