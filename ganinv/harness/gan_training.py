@@ -37,7 +37,6 @@ from ganinv.core.config import (
     Range,
     Seed,
     save_config,
-    to_dict,
 )
 from ganinv.core.config_paths import PathStr
 from ganinv.core.errors import GanInvError
@@ -324,7 +323,7 @@ class GanTrainer:
             "pl_mean": self.pl_mean,
             "batches": self.batches.state(),
             "rng": capture_rng(),
-            "config": yaml.safe_dump(to_dict(self.config), sort_keys=False),
+            "config": yaml.safe_dump(plain_config(self.config), sort_keys=False),  # paths absolute
         }
 
     def load_state_dict(self, state: dict[str, Any], path: Any = "checkpoint") -> None:

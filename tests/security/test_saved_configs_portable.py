@@ -178,6 +178,32 @@ def test_train_gan_resumes_from_another_folder_with_its_saved_config(folders, mo
     assert kimg == [0.004, 0.008] and not any(b.iterdir())
 
 
+def test_train_gan_configured_in_python_resumes_from_another_folder(folders, monkeypatch):
+    """A config built in Python (never read through `load_config`) with relative paths: the
+    checkpoint's copy of it is stored with absolute paths too, so the resume matches."""
+    from ganinv.harness.gan_training import GanTrainConfig, GanTrainer
+
+    a, b = folders
+    config = GanTrainConfig(
+        output="gan",
+        data=dict(DATA),
+        generator={"z_dim": 16, "w_dim": 16, "mapping_layers": 2, "channels": TINY},
+        discriminator={"channels": TINY},
+        batch_size=4,
+        total_kimg=0.004,
+        checkpoint_kimg=0.004,
+        sample_seeds=4,
+        device="cpu",
+    )
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        GanTrainer(config).train()
+    monkeypatch.chdir(b)
+    code, text = cli(["train-gan", str(a / "gan" / "config.yaml"), "total_kimg=0.008", "--resume"])
+    assert code == 0, text
+    kimg = [json.loads(line)["kimg"] for line in (a / "gan" / "log.jsonl").read_text().splitlines()]
+    assert kimg == [0.004, 0.008]
+
+
 def test_registered_names_and_words_stay_as_typed(folders):
     """Only paths become absolute: a weights-catalogue name, registered component names and
     plain words stay, even where a file or folder of that name exists in the working folder."""
