@@ -14,8 +14,8 @@ from typing import Any
 
 import yaml
 
+from ganinv.core.components import spec_name
 from ganinv.core.safetensors_io import read_table
-from ganinv.harness.components import spec_name
 from ganinv.harness.method import read_encoder_file
 from ganinv.weights.cache import sha256_file
 

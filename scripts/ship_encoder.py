@@ -14,8 +14,8 @@ import argparse
 
 import torch
 
+from ganinv.checkpoints.encoder_file import read_encoder_header, write_encoder_file
 from ganinv.core.safetensors_io import read_tensors
-from ganinv.harness.encoder_file import read_encoder_header, write_encoder_file
 
 
 def main() -> None:

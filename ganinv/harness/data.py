@@ -7,8 +7,8 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader, Dataset, Subset
 
+from ganinv.core.components import build_component
 from ganinv.core.errors import GanInvError
-from ganinv.harness.components import build_component
 
 
 def build_dataset(spec: str | dict[str, Any]) -> Dataset:

@@ -25,6 +25,10 @@ from ganinv.checkpoints.encoder_file import (
     read_encoder_header,
     write_encoder_file,
 )
+
+# Re-exported for callers of the harness; their public home is ganinv.checkpoints.encoder_file.
+from ganinv.checkpoints.encoder_file import load_exported_encoder as load_exported_encoder
+from ganinv.checkpoints.encoder_file import read_encoder_file as read_encoder_file
 from ganinv.core.components import build_component, spec_name
 from ganinv.core.config_paths import absolute_paths
 from ganinv.core.encoder import Encoder

@@ -7,7 +7,7 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
-from ganinv.harness.components import build_component
+from ganinv.core.components import build_component
 from ganinv.metrics.base import Metric, MetricResult
 
 

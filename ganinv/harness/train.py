@@ -35,6 +35,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
+from ganinv.core.components import build_component
 from ganinv.core.config import save_config, to_dict
 from ganinv.core.errors import GanInvError
 from ganinv.harness.checkpoint import (
@@ -48,7 +49,6 @@ from ganinv.harness.checkpoint import (
     restoring,
     save_training_state,
 )
-from ganinv.harness.components import build_component
 from ganinv.harness.data import build_dataset, collate_with_extras
 from ganinv.harness.device import DistContext
 from ganinv.harness.evaluate import evaluate_method

@@ -173,7 +173,7 @@ def _check_exported_encoder(
     card: AssetCard, path: Path, networks: list[str], details: list[str]
 ) -> None:
     """`ganinv train`'s encoder files: the header's specs name the card's encoder and space."""
-    from ganinv.harness.components import spec_name
+    from ganinv.core.components import spec_name
     from ganinv.harness.method import read_encoder_file
 
     assert card.file is not None

@@ -7,8 +7,8 @@ import pytest
 from contract_specs import encoder_spec, refiner_spec, space_spec
 
 import ganinv
+from ganinv.core.components import build_component
 from ganinv.core.registry import registry
-from ganinv.harness.components import build_component
 from ganinv.testing import check_refiner, tiny_images
 
 REFINERS = registry("refiners").names()

@@ -76,7 +76,7 @@ class IDInvertRefiner(OptimizeRefiner):
                     "refiner 'idinvert_optimize' needs the trained IDInvert encoder: set "
                     "encoder_checkpoint (an encoder_*.safetensors from `ganinv train`)"
                 )
-            from ganinv.harness.method import load_exported_encoder
+            from ganinv.checkpoints.encoder_file import load_exported_encoder
 
             self.encoder = load_exported_encoder(self.encoder_checkpoint, space)
         return self.encoder

@@ -32,8 +32,8 @@ from ganinv_sdic.dipn import DIPN, PAPER_FEATURE_WIDTHS
 
 def load_base_encoder(path: str, space: InversionSpace) -> Encoder:
     """The frozen W+ encoder exported by ``ganinv train`` at `path`, for `space`'s generator."""
-    from ganinv.harness.components import build_component, spec_name
-    from ganinv.harness.method import load_exported_encoder, read_encoder_file
+    from ganinv.checkpoints.encoder_file import load_exported_encoder, read_encoder_file
+    from ganinv.core.components import build_component, spec_name
 
     specs, _, _ = read_encoder_file(path)
     if spec_name(specs["space"]) != "wplus":

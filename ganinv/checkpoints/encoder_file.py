@@ -410,7 +410,7 @@ def _charging(budget: _Budget) -> Iterator[None]:
 
 
 def _build(header: EncoderHeader, spec: Spec, space: Any, generator: Any, meta: bool) -> Encoder:
-    from ganinv.harness.components import build_component
+    from ganinv.core.components import build_component
 
     try:
         with _charging(_Budget(header.path, header.tensors)):
@@ -504,3 +504,25 @@ def build_encoder_for_file(
 def in_meta_pass() -> bool:
     """True while a header's network is being checked on the meta device."""
     return _META_PASS.get()
+
+
+# -- public: what plugins use to build on another method's exported encoder ------------------
+def read_encoder_file(
+    path: str | os.PathLike[str],
+) -> tuple[dict[str, Any], dict[str, torch.Tensor], dict[str, Any]]:
+    """(specs {generator, space, encoder}, state dict, info) of an exported encoder, validated."""
+    header = read_encoder_header(path)
+    return header.specs(), read_tensors(path, "encoder checkpoint"), header.info
+
+
+def load_exported_encoder(path: str | os.PathLike[str], space: Any) -> Encoder:
+    """Rebuild an encoder exported by `ganinv train` for `space` (its spec and weights), frozen
+    and in eval mode on the generator's device, as a sub-network of another component (SDIC's
+    base e4e, IDInvert's domain regulariser). Bounded like every exported encoder: built on the
+    meta device first and matched with the file's tensors."""
+    header = read_encoder_header(path)
+    generator = space.generator
+    encoder = build_encoder_for_file(header, header.encoder, space, generator)
+    if in_meta_pass():
+        return encoder  # an outer file's network is being checked: nothing real to move
+    return encoder.to(generator.w_avg.device).eval().requires_grad_(False)
