@@ -136,6 +136,21 @@ def test_lower_packages_import_nothing_above_them(package: str) -> None:
     assert violations(files, bad) == []
 
 
+def test_core_imports_only_core() -> None:
+    # The interfaces know no implementation: not the networks, not a loss, not a reader.
+    def bad(path: Path, module: str) -> bool:
+        return under(module, ("ganinv",)) and not under(module, ("ganinv.core",))
+
+    assert violations(sources("ganinv/core"), bad) == []
+
+
+def test_harness_imports_nothing_above_it() -> None:
+    def bad(path: Path, module: str) -> bool:
+        return under(module, ("ganinv.cli", "ganinv.reproduce", "ganinv.editing", "ganinv.testing"))
+
+    assert violations(sources("ganinv/harness"), bad) == []
+
+
 def test_the_public_surface_sits_below_the_harness() -> None:
     from ganinv.plugin_api import PUBLIC_MODULES
 
@@ -202,3 +217,21 @@ def test_safetensors_is_read_and_written_in_one_place() -> None:
     assert violations(files, bad) == []
     helper = ROOT / "ganinv" / "core" / "safetensors_io.py"
     assert {m for _, m in imports_of(helper)} >= {"safetensors", "safetensors.torch"}
+
+
+def test_the_documented_surface_is_the_declared_one() -> None:
+    import re
+
+    import ganinv.plugin_api as api
+
+    text = (ROOT / "docs" / "plugins.md").read_text(encoding="utf-8")
+    section = text.split("## What a plugin may import", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| ") and "---" not in line]
+    assert len(rows) >= 10
+    for row in rows[1:]:
+        need, home = row.split(" | ")[:2]
+        for module in re.findall(r"`(ganinv[\w.]*)", home):
+            module = module.rstrip(".")
+            assert under(module, api.PUBLIC_MODULES), module
+        for name in re.findall(r"`([A-Za-z_]\w*)`", need):
+            assert name in api.__all__, name
