@@ -137,3 +137,140 @@ def test_lpips_metric_protocols(monkeypatch):
             "range": "[-1, 1]",
             "resize": "none",
         }
+
+
+# ------------------------------------------------------------------------------------------------
+# FID / KID feature statistics
+
+
+@pytest.mark.filterwarnings("ignore")  # scipy's singular-matrix warnings are the point here
+def test_frechet_distance_equals_pytorch_fid_on_its_special_branches():
+    import numpy as np
+    from pytorch_fid.fid_score import calculate_frechet_distance
+
+    from ganinv.metrics.feature_stats import frechet_distance
+
+    rng = np.random.default_rng(0)
+    mu1, mu2 = rng.normal(size=2), rng.normal(size=2)
+    # A nilpotent product: sqrtm is not finite, so both add eps = 1e-6 to the diagonals.
+    jordan, eye = np.array([[0.0, 1.0], [0.0, 0.0]]), np.eye(2)
+    ours = frechet_distance(mu1, jordan, mu2, eye)
+    assert ours == pytest.approx(calculate_frechet_distance(mu1, jordan, mu2, eye), abs=1e-9)
+    # Few samples in 8 dimensions: near-singular covariances, sqrtm is complex with a tiny
+    # imaginary part that both drop.
+    x, y = rng.normal(size=(5, 8)), rng.normal(size=(5, 8))
+    s1, s2 = np.cov(x, rowvar=False), np.cov(y, rowvar=False)
+    m1, m2 = x.mean(0), y.mean(0)
+    ours = frechet_distance(m1, s1, m2, s2)
+    assert ours == pytest.approx(calculate_frechet_distance(m1, s1, m2, s2), abs=1e-6)
+    # A real imaginary part (a "covariance" with negative eigenvalues) is an error.
+    with pytest.raises(GanInvError) as info:
+        frechet_distance(mu1, eye, mu2, -eye)
+    assert str(info.value) == (
+        "FID: the covariance square root has an imaginary part 1; use more images than "
+        "feature dimensions"
+    )
+
+
+def test_feature_moments_mean_covariance_and_state():
+    import numpy as np
+
+    from ganinv.metrics.feature_stats import FeatureMoments
+
+    g = torch.Generator().manual_seed(0)
+    features = torch.randn(6, 3, generator=g) + torch.tensor([1.0, -2.0, 0.5])
+    moments = FeatureMoments(3)
+    moments.update(features[:2])
+    mu, cov = moments.mean_and_covariance()  # two vectors are enough (ddof = 1)
+    assert np.allclose(cov, np.cov(features[:2].double().numpy(), rowvar=False))
+    moments.update(features[2:])
+    mu, cov = moments.mean_and_covariance()
+    assert np.allclose(mu, features.double().mean(0).numpy())
+    assert np.allclose(cov, np.cov(features.double().numpy(), rowvar=False))
+    state = moments.state("real_")
+    assert state["real_count"].dtype == torch.float64 and state["real_count"].item() == 6
+    # A gathered state arrives with a count of shape [1]: it is read back as a scalar.
+    restored = FeatureMoments(3)
+    restored.load_state({**state, "real_count": state["real_count"].reshape(1)}, "real_")
+    assert restored.count.shape == ()
+    mu2, cov2 = restored.mean_and_covariance()
+    assert np.array_equal(mu, mu2) and np.array_equal(cov, cov2)
+
+
+def test_feature_moments_errors():
+    from ganinv.metrics.feature_stats import FeatureMoments
+
+    moments = FeatureMoments(3)
+    with pytest.raises(GanInvError) as info:
+        moments.update(torch.zeros(4, 5))
+    assert str(info.value) == "expected features [N, 3], got (4, 5)"
+    with pytest.raises(GanInvError, match=r"expected features \[N, 3\], got \(4,\)"):
+        moments.update(torch.zeros(4))
+    moments.update(torch.zeros(1, 3))
+    with pytest.raises(GanInvError) as info:
+        moments.mean_and_covariance()
+    assert str(info.value) == "need at least 2 feature vectors for a covariance, got 1"
+
+
+def test_fid_metric_defaults_and_result():
+    metric = METRICS.build("fid", feature_extractor=torch.nn.Identity())
+    assert metric.real.dim == 2048 and metric.fake.dim == 2048
+    assert metric.protocol()["quantize_uint8"] is False
+    small = METRICS.build("fid", feature_extractor=torch.nn.Identity(), feature_dim=2)
+    g = torch.Generator().manual_seed(1)
+    small.update_features(torch.randn(5, 2, generator=g), torch.randn(5, 2, generator=g))
+    result = small.compute()
+    assert result.name == "fid" and result.higher_is_better is False
+
+
+def test_kid_subsets_sizes_seed_and_errors():
+    import numpy as np
+
+    from ganinv.metrics.kid import kernel_inception_distance
+
+    rng = np.random.default_rng(0)
+    real, fake = rng.normal(size=(9, 4)), rng.normal(size=(6, 4)) + 0.5
+    # Sets of different sizes: subsets of min(9, 6, subset_size) from each, either way round.
+    full, _ = kernel_inception_distance(real, fake, num_subsets=2)
+    swapped, _ = kernel_inception_distance(fake, real, num_subsets=2)
+    assert np.isfinite(full) and np.isfinite(swapped)
+    sub = kernel_inception_distance(real, fake, num_subsets=5, subset_size=3, seed=4)
+    assert sub == kernel_inception_distance(real, fake, num_subsets=5, subset_size=3, seed=4)
+    assert sub != kernel_inception_distance(real, fake, num_subsets=5, subset_size=3, seed=5)
+    assert sub[0] != pytest.approx(full)  # the subset size is used
+    assert np.isfinite(kernel_inception_distance(real[:2], fake[:2], num_subsets=1)[0])
+    with pytest.raises(GanInvError) as info:
+        kernel_inception_distance(real[:1], fake, num_subsets=1)
+    assert str(info.value) == "KID needs at least 2 feature vectors per set, got 1"
+
+
+def test_kid_metric_defaults_seed_result_and_state():
+    import inspect
+
+    from ganinv.metrics.kid import kernel_inception_distance
+
+    # StyleGAN2-ADA's compute_kid: 100 subsets of 1000, as documented.
+    defaults = inspect.signature(kernel_inception_distance).parameters
+    assert (defaults["num_subsets"].default, defaults["subset_size"].default) == (100, 1000)
+    assert defaults["seed"].default == 0
+    metric = METRICS.build("kid", feature_extractor=torch.nn.Identity())
+    protocol = metric.protocol()
+    assert (protocol["subsets"], protocol["subset_size"], protocol["seed"]) == (100, 1000, 0)
+    assert protocol["reservoir"] == "at most 10000 features per set (uniform sample beyond)"
+    assert protocol["quantize_uint8"] is False
+
+    metric = METRICS.build(
+        "kid", feature_extractor=torch.nn.Identity(), num_subsets=4, subset_size=3, seed=7
+    )
+    g = torch.Generator().manual_seed(2)
+    real, fake = torch.randn(8, 4, generator=g), torch.randn(8, 4, generator=g)
+    metric.update_features(real, fake)
+    result = metric.compute()
+    mean, std = kernel_inception_distance(real.double().numpy(), fake.double().numpy(), 4, 3, 7)
+    assert result.value == mean and result.protocol["std_over_subsets"] == std
+    assert result.name == "kid" and result.higher_is_better is False
+    restored = METRICS.build(
+        "kid", feature_extractor=torch.nn.Identity(), num_subsets=4, subset_size=3, seed=7
+    )
+    restored.load_state(metric.state())
+    assert restored.compute().value == mean
