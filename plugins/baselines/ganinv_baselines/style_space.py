@@ -7,7 +7,7 @@ import torch
 from ganinv.core.errors import GanInvError
 from ganinv.core.generator import Generator, NoiseMode
 from ganinv.core.space import Code, InversionSpace
-from ganinv_baselines.latent_stats import w_std
+from ganinv_baselines.latent_stats import check_sample_count, w_std
 from ganinv_baselines.noise import initial_noise, is_noise_key, noise_override
 
 
@@ -17,16 +17,15 @@ class StyleSpace(InversionSpace):
     ``optimize_noise: true``; see `ganinv_baselines.noise`).
 
     Subclasses implement `to_wplus`, `init_code`, `latent_shape` and `apply_direction`.
-    `w_std_samples` random z estimate the projector's W spread (`latent_noise_std`), lazily.
+    `w_std_samples` random z estimate the projector's W spread (`latent_noise_std`), lazily, in
+    chunks (at most `MAX_SAMPLES` draws).
     """
 
     latent_key: str = ""
 
     def __init__(self, generator: Generator, w_std_samples: int = 10000) -> None:
         super().__init__(generator)
-        if w_std_samples < 1:
-            raise GanInvError(f"w_std_samples must be >= 1, got {w_std_samples}")
-        self.w_std_samples = w_std_samples
+        self.w_std_samples = check_sample_count(w_std_samples, "w_std_samples")
         self._w_std: float | None = None
 
     # -- shapes ---------------------------------------------------------------------------------

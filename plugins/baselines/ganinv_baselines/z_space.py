@@ -9,7 +9,7 @@ import torch
 from ganinv.core.errors import GanInvError
 from ganinv.core.generator import Generator
 from ganinv.core.space import Code
-from ganinv_baselines.latent_stats import medoid_z
+from ganinv_baselines.latent_stats import check_sample_count, medoid_z
 from ganinv_baselines.style_space import StyleSpace
 
 
@@ -39,7 +39,7 @@ class ZSpace(StyleSpace):
         if init not in ("medoid", "zeros"):
             raise GanInvError(f"z space init must be 'medoid' or 'zeros', got {init!r}")
         self.init = init
-        self.init_samples = init_samples
+        self.init_samples = check_sample_count(init_samples, "init_samples")
         self._z_init: torch.Tensor | None = None
 
     def latent_shape(self) -> tuple[int, ...]:

@@ -12,7 +12,8 @@ from the offline cache, or any file with the same keys given as `weights`):
 - ``alexnet``: AlexNet convolutions up to the ReLU after `layer` (conv1 ... conv5).
 
 Inputs are resized (bilinear, antialiased) to `resize_to` and normalised with the ImageNet
-mean / std, the backbones' own preprocessing.
+mean / std, the backbones' own preprocessing. `resize_to` is at most `MAX_RESIZE_TO`: it sets
+the memory every image costs, and may come from an exported encoder's header.
 """
 
 from __future__ import annotations
@@ -43,6 +44,20 @@ VGG16_LAYERS = {
 VGG16_CHANNELS = {"conv1_2": 64, "conv2_2": 128, "conv3_3": 256, "conv4_3": 512, "conv5_3": 512}
 ALEXNET_LAYERS = {"conv1": 1, "conv2": 4, "conv3": 7, "conv4": 9, "conv5": 11}
 ALEXNET_CHANNELS = {"conv1": 64, "conv2": 192, "conv3": 384, "conv4": 256, "conv5": 256}
+# The largest side images are resized to. The backbones were trained at 224 px; at 512, VGG16's
+# first block already holds 2 x 64 x 512^2 floats (134 MB) per image.
+MAX_RESIZE_TO = 512
+
+
+def check_resize_to(value: object) -> None:
+    """`resize_to` must be None (keep the input size) or an integer in [1, MAX_RESIZE_TO]."""
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_RESIZE_TO:
+        raise GanInvError(
+            f"feature extractor resize_to must be null or an integer in [1, {MAX_RESIZE_TO}], "
+            f"got {value!r}"
+        )
 
 
 def read_state_dict(path: str) -> dict[str, torch.Tensor]:
@@ -123,6 +138,8 @@ def vgg16_features(
     """ImageNet VGG16 (cache entry ``vgg16_imagenet``, or `weights`) up to `layer`."""
     import torchvision
 
+    check_resize_to(resize_to)
+
     index = _pick(layer, VGG16_LAYERS, "vgg16")
     features = torchvision.models.vgg16(weights=None).features[: index + 1]
     state = _weights("vgg16_imagenet", weights)
@@ -135,6 +152,8 @@ def alexnet_features(
 ) -> TorchvisionFeatures:
     """ImageNet AlexNet (cache entry ``alexnet_imagenet``, or `weights`) up to `layer`."""
     import torchvision
+
+    check_resize_to(resize_to)
 
     index = _pick(layer, ALEXNET_LAYERS, "alexnet")
     features = torchvision.models.alexnet(weights=None).features[: index + 1]
