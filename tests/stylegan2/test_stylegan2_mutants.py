@@ -49,6 +49,8 @@ def _naive_upfirdn2d(x, f, up, down, pad, gain=1.0):
         (2, 1, (-2, 1, 3, -1)),
         (1, 2, (0, 1, -1, 0)),
         (2, 2, (1, -1, -2, 2)),
+        (1, 1, (1, -2, 0, 1)),  # a right crop that no stride hides
+        (2, 1, (0, -1, -1, 0)),
     ],
 )
 def test_upfirdn2d_ref_pads_crops_and_rates_match_a_loop(up, down, pad):
@@ -134,7 +136,7 @@ def test_weight_transforms_stay_on_the_device_of_the_weight():
 
 def test_upsample_conv_weight_rejects_other_shapes_with_its_message():
     f = ops.setup_filter()
-    message = "supports 3x3 kernels and 4x4 filters"
+    message = "^upsample_conv_weight supports 3x3 kernels and 4x4 filters$"
     with pytest.raises(ValueError, match=message):
         ops.upsample_conv_weight(torch.randn(2, 2, 3, 1), f)
     with pytest.raises(ValueError, match=message):
