@@ -68,3 +68,31 @@ def test_step0_check_catches_an_encoder_that_does_not_start_at_init_code(tiny_ge
     psp = ganinv.build("encoders", encoder_spec("psp"), space=space)  # random heads
     with pytest.raises(ContractError, match="differs from init_code"):
         check_encoder(psp, starts_at_init_code=True)
+
+
+def test_generic_encoder_follows_a_space_hint(tiny_generator):
+    """A space's optional code_part_roles(): 'fixed' parts are not predicted (they stay at
+    init_code however the weights change); a role that contradicts the shape is refused."""
+    import torch
+
+    tint_space = type(ganinv.build("spaces", "acme_tint", generator=tiny_generator))
+
+    class Hinted(tint_space):
+        def code_part_roles(self):
+            return {"shade": "fixed", "tint": "vector"}
+
+    space = Hinted(tiny_generator)
+    encoder = ganinv.build("encoders", encoder_spec("generic"), space=space)
+    with torch.no_grad():
+        for p in encoder.parameters():
+            p.add_(0.1)  # every head now predicts something
+    code = encoder(torch.zeros(2, 3, 16, 16))
+    assert torch.equal(code["shade"], space.init_code(2)["shade"])
+    assert not torch.equal(code["tint"], space.init_code(2)["tint"])
+
+    class Contradicting(tint_space):
+        def code_part_roles(self):
+            return {"shade": "vector"}
+
+    with pytest.raises(GanInvError, match="'shade' is declared 'vector' but has shape"):
+        ganinv.build("encoders", encoder_spec("generic"), space=Contradicting(tiny_generator))

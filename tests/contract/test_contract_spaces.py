@@ -47,3 +47,27 @@ def test_unsupported_operations_say_so(operation, tiny_generator):
     args = (code, tiny_generator.w_avg, 1.0) if operation == "apply_direction" else (code, code)
     with pytest.raises(GanInvError, match=f"does not support .*\\({operation}\\)"):
         getattr(space, operation)(*args)
+
+
+def test_the_harness_derives_an_empty_space_name_and_rejects_a_different_one(tiny_generator):
+    from ganinv.harness.components import check_space_name
+
+    space = ganinv.build("spaces", "acme_tint", generator=tiny_generator)
+    space.name = ""
+    check_space_name(space, "acme_tint")
+    assert space.name == "acme_tint"
+    with pytest.raises(GanInvError, match="has name 'acme_tint' but is registered as 'tint2'"):
+        check_space_name(space, "tint2")
+
+
+def test_default_optimisation_hooks(tiny_generator):
+    """What a space without its own hooks tells a refiner: the W spread for w/wplus parts (the
+    StyleGAN2 projector's), nothing for other parts, and no noise parts."""
+    from ganinv.core.latent_stats import w_std
+
+    space = ganinv.build("spaces", "acme_tint", generator=tiny_generator)
+    assert space.latent_noise_std("wplus") == pytest.approx(w_std(tiny_generator))
+    assert space.latent_noise_std("tint") is None
+    assert not space.is_noise_part("shade")
+    with pytest.raises(GanInvError, match="cannot render per-image noise maps"):
+        space.init_noise_parts(1, seed=0)
