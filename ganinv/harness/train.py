@@ -36,7 +36,7 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from ganinv.core.components import build_component
-from ganinv.core.config import save_config, to_dict
+from ganinv.core.config import save_config
 from ganinv.core.errors import GanInvError
 from ganinv.harness.checkpoint import (
     KillPoint,
@@ -227,7 +227,7 @@ class Trainer:
             "rng": rngs,
             "world_size": self.ctx.world_size,
             "best": dict(self.best),
-            "config": yaml.safe_dump(to_dict(self.config), sort_keys=False),
+            "config": yaml.safe_dump(plain_config(self.config), sort_keys=False),  # paths absolute
         }
         if self.discriminator is not None:
             state["discriminator"] = self.discriminator.state_dict()

@@ -14,6 +14,7 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 from tiny_world import make_world
 
@@ -21,7 +22,7 @@ from ganinv.cli.main import main
 from ganinv.core.config import save_config
 from ganinv.harness.configs import load
 from ganinv.harness.run_guard import check_resume_config
-from ganinv.harness.schema import EvalConfig, TrainConfig
+from ganinv.harness.schema import EvalConfig, MethodConfig, TrainConfig
 
 SMALL_ENCODER = {
     "name": "w_encoder",
@@ -150,6 +151,33 @@ def test_train_resumes_from_another_folder_with_its_saved_config(folders, monkey
         ["train", str(config_file), "steps=5", "seed=7", "--resume", "--device", "cpu"]
     )
     assert code == 2 and "seed (run: 0, now: 7)" in text
+
+
+def test_train_configured_in_python_resumes_from_another_folder(folders, monkeypatch):
+    """A TrainConfig built in Python (never read through `load`) with relative paths: the
+    checkpoint's copy of it holds absolute paths, so the resume from elsewhere matches."""
+    from ganinv.harness.train import run_training
+
+    a, b = folders
+    config = TrainConfig(
+        method=MethodConfig(generator="g.safetensors", space="w", encoder=dict(SMALL_ENCODER)),
+        data=dict(DATA),
+        losses={"mse": 1.0},
+        steps=2,
+        batch_size=4,
+        checkpoint_every=1,
+        log_every=1,
+        out="run",
+        progress=False,
+    )
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        run_training(config, torch.device("cpu"))
+    monkeypatch.chdir(b)
+    config_file = str(a / "run" / "config.yaml")
+    code, text = cli(["train", config_file, "steps=3", "--resume", "--device", "cpu"])
+    assert code == 0, text
+    log = [json.loads(line)["step"] for line in (a / "run" / "log.jsonl").read_text().splitlines()]
+    assert log == [1, 2, 3]
 
 
 def test_train_gan_resumes_from_another_folder_with_its_saved_config(folders, monkeypatch):
