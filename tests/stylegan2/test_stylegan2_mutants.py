@@ -213,14 +213,14 @@ def _border_message(x, border):
 
 
 def test_place_in_border_checks_each_side_and_names_the_sizes():
-    x = torch.zeros(1, 4, 4, 5)  # H = 4, W = 5: a map needs at least 6 rows and 7 columns
-    too_narrow = _border_message(x, torch.zeros(1, 4, 9, 6))
-    too_short = _border_message(x, torch.zeros(1, 4, 5, 9))
-    assert "padding map must be [B, C, S, S] with S >= 6; got (1, 4, 9, 6)" in too_narrow
-    assert "S >= 6; got (1, 4, 5, 9)" in too_short
-    assert "padding map must be" in _border_message(x, torch.zeros(4, 9, 9))  # no batch axis
+    x = torch.zeros(1, 2, 4, 5)  # H = 4, W = 5: a map needs at least 6 rows and 7 columns
+    too_narrow = _border_message(x, torch.zeros(1, 2, 9, 6))
+    too_short = _border_message(x, torch.zeros(1, 2, 5, 9))
+    assert "padding map must be [B, C, S, S] with S >= 6; got (1, 2, 9, 6)" in too_narrow
+    assert "S >= 6; got (1, 2, 5, 9)" in too_short
+    assert "padding map must be" in _border_message(x, torch.zeros(2, 9, 9))  # no batch axis
     channels = _border_message(x, torch.zeros(1, 3, 9, 9))
-    assert channels == "padding map has 3 channels, the layer input has 4"
+    assert channels == "padding map has 3 channels, the layer input has 2"
 
 
 def test_place_in_border_centre_crops_a_non_square_map():
@@ -287,6 +287,35 @@ def test_torgb_conv_clamp_clips_only_outside_the_limit():
     assert torch.equal(clamped(x, w), out.clamp(-0.5, 0.5))
 
 
+def test_equal_linear_gains_for_any_lr_mul():
+    from ganinv.stylegan2.layers import EqualLinear
+
+    torch.manual_seed(0)
+    for lr_mul in (1.0, 2.0, 0.01):
+        layer = EqualLinear(3, 2, bias_init=0.5, lr_mul=lr_mul)
+        x = torch.randn(4, 3)
+        expected = x @ (layer.weight * lr_mul / 3**0.5).t() + layer.bias * lr_mul
+        assert torch.allclose(layer(x), expected, atol=1e-6), lr_mul
+
+
+def test_mapping_network_maps_z_dim_to_w_dim():
+    from ganinv.stylegan2.layers import MappingNetwork
+
+    mapping = MappingNetwork(z_dim=3, w_dim=5, num_layers=3, lr_mul=0.01)
+    assert mapping(torch.randn(2, 3)).shape == (2, 5)
+
+
+def test_fresh_layers_report_channels_and_start_styles_at_one():
+    # NVlabs initialises the style affines' bias to 1 (styles start near 1 in a fresh network).
+    from ganinv.stylegan2.layers import SynthesisLayer, ToRGBLayer
+
+    conv = SynthesisLayer(3, 5, w_dim=4, resolution=8)
+    rgb = ToRGBLayer(5, 3, w_dim=4)
+    assert (conv.in_channels, conv.out_channels, rgb.in_channels) == (3, 5, 5)
+    assert torch.equal(conv.affine.bias, torch.ones(3))
+    assert torch.equal(rgb.affine.bias, torch.ones(5))
+
+
 def test_minibatch_std_of_identical_samples_and_its_message():
     from ganinv.stylegan2.layers import MinibatchStdLayer
 
@@ -299,6 +328,8 @@ def test_minibatch_std_of_identical_samples_and_its_message():
         ValueError, match="batch size 3 must be divisible by the mbstd group size 2"
     ):
         layer(torch.randn(3, 3, 4, 4))
+    with pytest.raises(ValueError, match="mbstd group size 4$"):  # NVlabs' default group: 4
+        MinibatchStdLayer()(torch.randn(6, 3, 4, 4))
 
 
 def _noisy_layer(dtype=torch.float32):
