@@ -298,6 +298,19 @@ def test_equal_linear_gains_for_any_lr_mul():
         assert torch.allclose(layer(x), expected, atol=1e-6), lr_mul
 
 
+def test_equal_linear_initialisation_and_activation_check():
+    # NVlabs: weight ~ N(0, 1) / lr_mul (so the applied weight is N(0, 1 / in)), bias 0.
+    from ganinv.stylegan2.layers import EqualLinear
+
+    torch.manual_seed(0)
+    layer = EqualLinear(256, 256, lr_mul=0.01)
+    assert 90 < layer.weight.std().item() < 110
+    assert torch.equal(layer.bias, torch.zeros(256))
+    with pytest.raises(ValueError) as info:
+        EqualLinear(2, 2, activation="relu")
+    assert str(info.value) == "activation must be 'linear' or 'lrelu', got 'relu'"
+
+
 def test_mapping_network_maps_z_dim_to_w_dim():
     from ganinv.stylegan2.layers import MappingNetwork
 
