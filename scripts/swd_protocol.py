@@ -88,9 +88,14 @@ def table(results: list[dict]) -> str:
         kind, first, second = r["pair"].split(":")
         ref = REFERENCE[(kind, first, second)]
         stats = [_mean_std([v[i] for v in r["values"]]) for i in range(3)]
-        ours = " / ".join(f"{m:.2f} +- {s:.2f}" for m, s in stats)
+        if len(r["values"]) > 1:
+            ours = " / ".join(f"{m:.2f} +- {s:.2f}" for m, s in stats)
+        else:  # one seed: no spread to show
+            ours = " / ".join(f"{m:.2f}" for m, _ in stats)
         theirs = " / ".join(f"{m:.2f} +- {s:.2f}" for m, s in ref)
         z = " / ".join(f"{(m - rm) / rs:+.1f}" for (m, _), (rm, rs) in zip(stats, ref))
+        if r["images"] != 1024:  # the original's values are for 1,024 images only
+            z = "n/a"
         lines.append(
             f"| {kind} {first}/{second} | {r['images']:,} | {len(r['values'])} | {ours} | "
             f"{theirs} | "
