@@ -40,6 +40,7 @@ from ganinv.core.encoder import Encoder
 from ganinv.core.errors import GanInvError
 from ganinv.core.registry import registry
 from ganinv.core.safetensors_io import TensorInfo, read_table, read_tensors, write_file
+from ganinv.core.space import InversionSpace
 
 FORMAT = "ganinv-encoder"
 SPEC_FIELDS = ("generator", "space", "encoder")
@@ -515,7 +516,7 @@ def read_encoder_file(
     return header.specs(), read_tensors(path, "encoder checkpoint"), header.info
 
 
-def load_exported_encoder(path: str | os.PathLike[str], space: Any) -> Encoder:
+def load_exported_encoder(path: str | os.PathLike[str], space: InversionSpace) -> Encoder:
     """Rebuild an encoder exported by `ganinv train` for `space` (its spec and weights), frozen
     and in eval mode on the generator's device, as a sub-network of another component (SDIC's
     base e4e, IDInvert's domain regulariser). Bounded like every exported encoder: built on the
