@@ -123,8 +123,14 @@ def test_adversarial_error_message():
 
 
 class _UnitEmbedding(torch.nn.Module):
+    """Unit embeddings; one parameter, so moving to the images' device has something to move."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scale = torch.nn.Parameter(torch.ones(()))
+
     def forward(self, x):
-        return F.normalize(x.flatten(1), dim=1)
+        return F.normalize(x.flatten(1) * self.scale, dim=1)
 
 
 def test_identity_loss_is_one_minus_cosine_with_a_stand_in_network():
