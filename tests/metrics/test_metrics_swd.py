@@ -129,7 +129,7 @@ def test_bad_max_descriptors_is_a_user_error(bad):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("case", sorted(swd_sets.REFERENCE))
+@pytest.mark.parametrize("case", sorted(swd_sets.REFERENCE), ids="-".join)
 def test_swd_lands_in_progan_spread(case):
     """1,024 images, every descriptor, seed 0: within 3 std of the original's 20-seed mean, per
     level and on average (docs/metrics.md lists the measured distances)."""
