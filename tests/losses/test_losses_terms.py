@@ -113,7 +113,8 @@ def test_lpips_alex_loss_equals_reference_and_has_gradient(offline_cache):
     loss_fn = LOSSES.build("lpips_alex")
     fake = torch.cat([p0, p1]).requires_grad_(True)
     loss = loss_fn(LossInputs(real=torch.cat([ref, ref]), fake=fake))
-    assert loss.item() == pytest.approx((0.7219 + 0.1376) / 2, abs=5e-4)
+    # published values have 4 decimals; measured difference 2.7e-5 (docs/verification.md)
+    assert loss.item() == pytest.approx((0.7219 + 0.1376) / 2, abs=1e-4)
     loss.backward()
     assert fake.grad.abs().sum() > 0
     loss_fn.train()
