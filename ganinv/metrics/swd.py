@@ -156,6 +156,11 @@ def sliced_wasserstein(
         raise GanInvError(f"SWD needs equally many descriptors per set: {a.rows} vs {b.rows}")
     mean_a, std_a = channel_moments(a)
     mean_b, std_b = channel_moments(b)
+    if not (std_a > 0).all() or not (std_b > 0).all():  # ProGAN would divide by zero: NaN
+        raise GanInvError(
+            "SWD: a colour channel is constant over every descriptor of a set (blank images?); "
+            "the per-channel normalisation is undefined, so there is no distance to report"
+        )
     per_pass = int(min(DIRS_PER_REPEAT, max(1, memory_bytes // (2 * 4 * a.rows))))
     total = 0.0
     for _ in range(DIR_REPEATS):

@@ -122,6 +122,14 @@ def test_sampling_only_when_asked_and_recorded():
     assert small.compute().protocol["descriptors"] == "all"
 
 
+def test_constant_images_are_a_user_error_not_nan():
+    metric = SWDMetric()
+    blank = torch.zeros(2, 3, 16, 16)
+    metric.update(blank, _noise_images(2, 16, 0))
+    with pytest.raises(GanInvError, match="constant"):
+        metric.compute()
+
+
 @pytest.mark.parametrize("bad", [0, -5, 2.5, "all"])
 def test_bad_max_descriptors_is_a_user_error(bad):
     with pytest.raises(GanInvError, match="max_descriptors"):
