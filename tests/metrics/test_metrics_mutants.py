@@ -86,12 +86,60 @@ def _ms_ssim_by_hand(x: torch.Tensor, y: torch.Tensor, scales: int) -> torch.Ten
 
 
 def test_ms_ssim_with_two_scales_on_odd_non_square_images():
-    x = _images(0, (2, 3, 24, 45))  # H even, W odd: padding (0, 1) at the first pooling
-    y = (x + 0.3 * _images(1, (2, 3, 24, 45))).clamp(0, 1)
+    # H odd, W even: padding (1, 0) at the first pooling; H alone would allow 3 scales.
+    x = _images(0, (2, 3, 45, 24))
+    y = (x + 0.3 * _images(1, (2, 3, 45, 24))).clamp(0, 1)
     values, scales = ms_ssim(x, y)
     assert scales == 2
     assert values.shape == (2,) and values[0] != values[1]  # one value per image
     assert (values - _ms_ssim_by_hand(x, y, 2)).abs().max().item() < 1e-12
+
+
+@pytest.mark.parametrize("name", ["ssim", "ms_ssim"])
+@pytest.mark.parametrize("outside", ["real", "fake"])
+def test_ssim_metrics_clamp_each_image_by_default(name, outside):
+    from ganinv.metrics.ssim import ssim
+
+    inside = _images(5, (2, 3, 24, 24)).float() * 2 - 1
+    beyond = inside.clone()
+    beyond[:, :, :6] = 1.7
+    real, fake = (beyond, inside) if outside == "real" else (inside, beyond)
+    measure = ssim if name == "ssim" else (lambda a, b: ms_ssim(a, b)[0])
+
+    def unit(t):
+        return (t.double() + 1) / 2
+
+    per_image = measure(unit(real.clamp(-1, 1)), unit(fake.clamp(-1, 1)))
+    assert per_image.shape == (2,) and per_image[0] != per_image[1]
+    assert _value(name, real, fake) == pytest.approx(per_image.mean().item(), abs=1e-12)
+    unclamped = measure(unit(real), unit(fake)).mean().item()
+    assert _value(name, real, fake, clamp=False) == pytest.approx(unclamped, abs=1e-12)
+    assert abs(unclamped - per_image.mean().item()) > 1e-3
+
+
+def test_ssim_protocols():
+    common = {
+        "range": "[0, 1] = (x + 1) / 2",
+        "data_range": 1.0,
+        "window": "gaussian 11x11, sigma 1.5, valid",
+        "K1": 0.01,
+        "K2": 0.03,
+    }
+    assert METRICS.build("ssim").protocol() == {**common, "clamp": True}
+    metric = METRICS.build("ms_ssim")
+    images = _images(6, (1, 3, 64, 64)).float() * 2 - 1
+    metric.update(images, images.flip(-1))
+    total = sum(MS_SSIM_WEIGHTS[:3])
+    assert (
+        metric.protocol()
+        == {
+            **common,
+            "clamp": True,
+            "scales": 3,  # 64, 32, 16 px
+            "weights": [round(w / total, 6) for w in MS_SSIM_WEIGHTS[:3]],
+            "downsampling": "2x2 average pooling (odd sizes padded)",
+        }
+    )
 
 
 def test_ms_ssim_on_pytorch_msssim_at_odd_width():
