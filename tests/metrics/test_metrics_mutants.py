@@ -271,6 +271,35 @@ def test_fid_metric_defaults_and_result():
     assert result.name == "fid" and result.higher_is_better is False
 
 
+def test_fid_metric_protocol_and_state_round_trip():
+    metric = METRICS.build("fid", feature_extractor=torch.nn.Identity(), feature_dim=2)
+    g = torch.Generator().manual_seed(3)
+    metric.update_features(torch.randn(6, 2, generator=g), torch.randn(6, 2, generator=g) + 1)
+    assert metric.protocol() == {
+        "network": "custom feature extractor",
+        "resize": "bilinear to 299x299, align_corners=False (pytorch-fid)",
+        "range": "[-1, 1] in, [0, 1] -> 2x - 1 inside the network",
+        "quantize_uint8": False,
+        "statistics": "float64 streaming mean / unbiased covariance per set",
+        "sets": "real images vs their reconstructions",
+        "images": 6,
+    }
+    state = metric.state()
+    assert sorted(state) == [
+        "fake_count",
+        "fake_outer",
+        "fake_sum",
+        "real_count",
+        "real_outer",
+        "real_sum",
+    ]
+    restored = METRICS.build("fid", feature_extractor=torch.nn.Identity(), feature_dim=2)
+    restored.load_state(state)
+    assert restored.compute().value == metric.compute().value
+    assert torch.equal(restored.real.sum, metric.real.sum)
+    assert torch.equal(restored.fake.sum, metric.fake.sum)
+
+
 def test_kid_subsets_sizes_seed_and_errors():
     import numpy as np
 
