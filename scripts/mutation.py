@@ -274,6 +274,11 @@ def main() -> int:
         help="committed tests/ into the existing workspace; rerun survivors and mutants not run",
     )
     parser.add_argument(
+        "--survivors-only",
+        action="store_true",
+        help="with --rerun-survivors: leave mutants a capped run did not reach for later",
+    )
+    parser.add_argument(
         "--continue",
         dest="resume",
         action="store_true",
@@ -299,7 +304,8 @@ def main() -> int:
                 # Survivors, plus what a capped run left (those then run with the new tests).
                 results = mutant_results(workspace, group)
                 previous = summarise(name, results)["survivors"]
-                previous += [k for k, code in results.items() if code is None]
+                if not args.survivors_only:
+                    previous += [k for k, code in results.items() if code is None]
                 config_before = (workspace / "pyproject.toml").read_text()
                 refresh_tests(workspace)
                 write_group_config(workspace, group)
@@ -318,6 +324,9 @@ def main() -> int:
                 t0 = time.monotonic()
                 run_mutmut(workspace, [], min(args.cap, left))
                 print(f"{name}: {time.monotonic() - t0:.0f} s", file=sys.stderr)
+        if not workspace.is_dir():
+            print(f"{name}: no workspace, nothing to report", file=sys.stderr)
+            continue
         summary = summarise(name, mutant_results(workspace, group))
         if (workspace / "SNAPSHOT").is_file():
             summary["snapshot"] = (workspace / "SNAPSHOT").read_text().strip()
