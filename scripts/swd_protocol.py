@@ -32,7 +32,7 @@ def _rss_mib() -> float:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def child(pair: str, images: int, seeds: int) -> dict:
+def child(pair: str, images: int, seeds: int, first_seed: int = 0) -> dict:
     sys.path.insert(0, str(ROOT / "tests" / "metrics"))
     import swd_sets
 
@@ -45,7 +45,7 @@ def child(pair: str, images: int, seeds: int) -> dict:
     del data
     baseline = _rss_mib()
     values, seconds, spilled = [], [], 0
-    for seed in range(seeds):
+    for seed in range(first_seed, first_seed + seeds):
         start = time.perf_counter()
         metric = SWDMetric(seed=seed)
         for _ in range(images // real.shape[0]):
@@ -113,12 +113,13 @@ def main() -> int:
         "--seeds-large", type=int, help="seeds above 1,024 images (default --seeds)"
     )
     parser.add_argument("--pairs", nargs="+", default=list(PAIRS), choices=PAIRS)
+    parser.add_argument("--first-seed", type=int, default=0, help="to extend an earlier run")
     parser.add_argument("--json", type=Path, help="also write the raw values here")
-    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        pair, images, seeds = args.child
-        print(json.dumps(child(pair, int(images), int(seeds))))
+        pair, images, seeds, first = args.child
+        print(json.dumps(child(pair, int(images), int(seeds), int(first))))
         return 0
     if any(n % 1024 for n in args.images):
         parser.error("--images must be multiples of 1024 (the sets are repeated)")
@@ -127,6 +128,7 @@ def main() -> int:
         seeds = args.seeds if images <= 1024 else (args.seeds_large or args.seeds)
         for pair in args.pairs:
             command = [sys.executable, __file__, "--child", pair, str(images), str(seeds)]
+            command.append(str(args.first_seed))
             out = subprocess.run(command, check=True, capture_output=True, text=True)
             results.append(json.loads(out.stdout.strip().splitlines()[-1]))
             print(f"done {pair} {images}", file=sys.stderr, flush=True)
