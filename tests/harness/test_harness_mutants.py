@@ -71,7 +71,11 @@ def test_seed_everything_seeds_all_three_and_wraps_numpy():
 
 def test_load_training_state_errors_name_the_file(tmp_path):
     missing = tmp_path / "none.pt"
-    with pytest.raises(GanInvError, match="no training checkpoint at .*none.pt.*without --resume"):
+    with pytest.raises(
+        GanInvError,
+        match="no training checkpoint at .*none.pt'; start without --resume or point `out` at "
+        "the run to continue$",
+    ):
         load_training_state(missing)
     garbage = tmp_path / "garbage.pt"
     garbage.write_bytes(b"not a checkpoint")
