@@ -43,6 +43,7 @@ SNAPSHOT_PATHS = ["ganinv", "plugins", "tests", "pyproject.toml"]
 class Group:
     sources: tuple[str, ...]  # files mutated
     tests: tuple[str, ...]  # test paths that may run against them
+    pytest_args: tuple[str, ...] = ()  # e.g. leave out slow tests that run every mutant for long
 
 
 # Priority order: ops/layers/hooks, losses, RNG and resume, metrics; SWD last (being rewritten).
@@ -104,7 +105,8 @@ GROUPS: dict[str, Group] = {
     ),
     "metrics_swd": Group(
         ("ganinv/metrics/swd.py", "ganinv/metrics/reservoir.py"),
-        ("tests/metrics/test_metrics_swd.py",),
+        ("tests/metrics/test_metrics_swd.py", "tests/metrics/test_swd_mutants.py"),
+        ("-m", "not slow"),  # the 1,024-image reference checks take minutes per mutant
     ),
 }
 
@@ -183,7 +185,7 @@ def write_group_config(workspace: Path, group: Group) -> None:
         "[tool.mutmut]",
         *[s for s in shared if s.strip() and s.split("=")[0].strip() not in group_keys],
         f"only_mutate = {json.dumps(list(group.sources))}",
-        f"pytest_add_cli_args_test_selection = {json.dumps(tests)}",
+        f"pytest_add_cli_args_test_selection = {json.dumps(tests + list(group.pytest_args))}",
     ]
     text = "\n".join(other).rstrip() + "\n\n" + "\n".join(table) + "\n"
     (workspace / "pyproject.toml").write_text(text)
