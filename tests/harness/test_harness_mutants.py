@@ -8,6 +8,7 @@ import os
 import random
 import re
 import signal
+from pathlib import PurePosixPath
 
 import numpy as np
 import pytest
@@ -463,3 +464,48 @@ def test_kill_point_refuses_malformed_values(monkeypatch, value):
         ),
     ):
         KillPoint()
+
+
+def test_nesting_limit_counts_each_dict_level_once_from_the_file_root(tmp_path):
+    nested: object = torch.zeros(1)
+    for _ in range(ckpt.MAX_DEPTH):
+        nested = {"k": nested}
+    ckpt._check_tensors(nested, "w", 0)  # exactly MAX_DEPTH dict levels: accepted
+    inner: object = torch.zeros(1)
+    for _ in range(ckpt.MAX_DEPTH - 1):
+        inner = [inner]
+    # the file's root dict is level 0, so its field's tensor sits at MAX_DEPTH: accepted
+    path = save_training_state(tmp_path / "deep.pt", {"x": inner})
+    assert torch.equal(
+        load_training_state(path)["x"][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][
+            0
+        ][0][0][0][0][0][0][0][0][0][0],
+        torch.zeros(1),
+    )  # noqa: E501
+    deeper = save_training_state(tmp_path / "deeper.pt", {"x": [inner]})
+    with pytest.raises(GanInvError, match="is nested more than 32 levels deep"):
+        load_training_state(deeper)
+
+
+def test_unreadable_file_is_named_as_a_training_checkpoint(tmp_path):
+    foreign = tmp_path / "object.pt"
+    torch.save({"format": TRAIN_FORMAT, "path": PurePosixPath("a")}, foreign)  # a Python object
+    with pytest.raises(
+        GanInvError, match="object.pt' cannot be loaded safely as a ganinv training checkpoint: "
+    ):
+        load_training_state(foreign)
+
+
+def test_restore_module_names_at_most_three_and_wraps_torch_refusals():
+    good = _net().state_dict()
+    keys = list(good)
+    renamed = {f"x.{k}": v for k, v in good.items()}
+    with pytest.raises(GanInvError) as info:
+        restore_module(_net(), {"g": renamed}, "g", "run/last.pt")
+    message = str(info.value)
+    assert (
+        f"(missing {sorted(keys)[:3]}, unexpected {sorted(renamed)[:3]}, different [])" in message
+    )
+    sparse = {**good, "0.weight": torch.zeros(2, 3).to_sparse()}  # same shape: torch refuses it
+    with pytest.raises(GanInvError, match=f"^{re.escape(_field('g'))} cannot be restored: "):
+        restore_module(_net(), {"g": sparse}, "g", "run/last.pt")
