@@ -351,3 +351,21 @@ def test_kid_metric_defaults_seed_result_and_state():
     )
     restored.load_state(metric.state())
     assert restored.compute().value == mean
+
+
+def test_ssim_filters_in_the_images_dtype():
+    # The metrics call ssim in float64; the functions take float32 images as well (the window
+    # is cast to the images' dtype, float64 weights on float32 images would be refused by conv2d).
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.rand(2, 3, 16, 16, generator=g), torch.rand(2, 3, 16, 16, generator=g)
+    got = ssim_and_cs(x, y)
+    want = ssim_and_cs(x.double(), y.double())
+    assert got[0].dtype == torch.float32
+    for a, b in zip(got, want):
+        torch.testing.assert_close(a.double(), b, atol=1e-5, rtol=0)
+
+
+def test_ssim_too_small_message_names_the_size():
+    x = torch.zeros(1, 3, 10, 12)
+    with pytest.raises(GanInvError, match=r"^SSIM needs images of at least 11 px; got \(10, 12\)$"):
+        ssim_and_cs(x, x)
