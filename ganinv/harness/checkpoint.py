@@ -143,7 +143,12 @@ def restore_optimizer(
     params: dict[Any, torch.Tensor] = {}
     for index, (group, own) in enumerate(zip(saved["param_groups"], groups)):
         ids = group.get("params") if isinstance(group, dict) else None
-        if not isinstance(ids, list) or len(ids) != len(own["params"]):
+        # torch numbers parameters with ints; anything else (an unhashable list) is refused here
+        if (
+            not isinstance(ids, list)
+            or len(ids) != len(own["params"])
+            or not all(isinstance(i, int) for i in ids)
+        ):
             raise GanInvError(f"{where} group {index} does not hold the optimiser's parameters")
         for name, value in own.items():
             if name != "params" and name in group and not _same_kind(group[name], value):

@@ -285,6 +285,12 @@ def test_restore_optimizer_refuses_wrong_groups_parameters_settings_and_shapes()
         {**saved, "param_groups": groups},
         f"{where} group 0 does not hold the optimiser's parameters",
     )
+    groups = [dict(g) for g in saved["param_groups"]]
+    groups[0] = {**groups[0], "params": [[0], [1]]}  # unhashable ids: refused, not a TypeError
+    refused(
+        {**saved, "param_groups": groups},
+        f"{where} group 0 does not hold the optimiser's parameters",
+    )
     refused(
         {**saved, "param_groups": [saved["param_groups"][0], [1, 2]]},
         f"{where} group 1 does not hold the optimiser's parameters",
