@@ -262,8 +262,11 @@ def test_reset_forgets_everything_and_reseeds():
 
 
 def test_reservoir_holds_everything_until_full_then_samples_as_algorithm_r():
-    with pytest.raises(ValueError, match="reservoir capacity must be positive"):
+    with pytest.raises(ValueError, match="^reservoir capacity must be positive$"):
         Reservoir(0)
+    one = Reservoir(1)
+    one.update(torch.ones(3, 2))
+    assert one.values().tolist() == [[1.0, 1.0]]
     empty = Reservoir(4)
     assert empty.width == 0 and empty.rows == 0 and empty.values().shape == (0, 0)
     store = Reservoir(4, seed=7)
@@ -298,3 +301,29 @@ def test_reservoir_inclusion_is_uniform():
     # each of the 40 items is kept with probability 1/4: 75 +- 7.5 of 300 (binomial std)
     assert np.abs(counts - 75).max() < 4 * 7.5
     assert abs(counts[:10].mean() - 75) < 10 and abs(counts[30:].mean() - 75) < 10
+
+
+def test_reservoir_matches_algorithm_r_over_a_long_stream():
+    store, default = Reservoir(5, seed=0), Reservoir(5)
+    stream = torch.arange(200.0).view(200, 1)
+    for first in range(0, 200, 30):
+        store.update(stream[first : first + 30])
+        default.update(stream[first : first + 30])
+    expected = list(range(5))
+    generator = torch.Generator().manual_seed(0)
+    for first in range(0, 200, 30):
+        items = [i for i in range(first, min(first + 30, 200)) if i >= 5]
+        draws = torch.rand(len(items), generator=generator, dtype=torch.float64)
+        for item, u in zip(items, draws):
+            slot = int(u * (item + 1))  # kept with probability 5 / (item + 1)
+            if slot < 5:
+                expected[slot] = item
+    assert store.values().flatten().long().tolist() == expected
+    assert torch.equal(default.values(), store.values())  # the default seed is 0
+
+
+def test_pyramid_of_float64_images_equals_float32():
+    images = to_uint8_levels(_images(1, 32, 3))
+    for a, b in zip(laplacian_pyramid(images, 2), laplacian_pyramid(images.double(), 2)):
+        assert b.dtype == torch.float64
+        torch.testing.assert_close(a.double(), b, atol=1e-3, rtol=0)
