@@ -369,3 +369,41 @@ def test_ssim_too_small_message_names_the_size():
     x = torch.zeros(1, 3, 10, 12)
     with pytest.raises(GanInvError, match=r"^SSIM needs images of at least 11 px; got \(10, 12\)$"):
         ssim_and_cs(x, x)
+
+
+def test_kid_defaults_are_100_subsets_of_1000_with_seed_0():
+    import numpy as np
+
+    from ganinv.metrics.kid import kernel_inception_distance
+
+    # Called with the defaults it equals the explicit protocol (StyleGAN2-ADA's compute_kid).
+    rng = np.random.default_rng(1)
+    real, fake = rng.normal(size=(5, 2)), rng.normal(size=(6, 2)) + 0.1
+    assert kernel_inception_distance(real, fake) == kernel_inception_distance(
+        real, fake, 100, 1000, 0
+    )
+    # More than 1000 vectors: the default subset size decides m (one subset keeps it fast).
+    real, fake = rng.normal(size=(1003, 2)), rng.normal(size=(1002, 2)) + 0.1
+    assert kernel_inception_distance(real, fake, num_subsets=1) == kernel_inception_distance(
+        real, fake, 1, 1000, 0
+    )
+    # subset_size below both set sizes is what m becomes
+    assert kernel_inception_distance(real[:6], fake[:6], 1, 3) != kernel_inception_distance(
+        real[:6], fake[:6], 1, 6
+    )
+
+
+def test_kid_reservoirs_seeds_and_protocol():
+    from ganinv.metrics.reservoir import Reservoir
+
+    metric = METRICS.build("kid", feature_extractor=torch.nn.Identity(), max_features=3, seed=7)
+    g = torch.Generator().manual_seed(0)
+    real, fake = torch.randn(10, 2, generator=g), torch.randn(10, 2, generator=g)
+    metric.update_features(real, fake)
+    for kept, features, seed in ((metric.real, real, 7), (metric.fake, fake, 8)):
+        reference = Reservoir(3, seed)
+        reference.update(features)
+        assert torch.equal(kept.values(), reference.values()), seed
+    protocol = metric.protocol()
+    assert protocol["kernel"] == "(x.y / d + 1)^3"
+    assert protocol["network"] == "custom feature extractor"
