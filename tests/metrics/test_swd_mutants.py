@@ -331,3 +331,27 @@ def test_pyramid_of_float64_images_equals_float32():
     for a, b in zip(laplacian_pyramid(images, 2), laplacian_pyramid(images.double(), 2)):
         assert b.dtype == torch.float64
         torch.testing.assert_close(a.double(), b, atol=1e-3, rtol=0)
+
+
+def test_descriptor_centres_are_the_generators_draws_within_the_margin():
+    level = torch.arange(2 * 3 * 20 * 20, dtype=torch.float32).view(2, 3, 20, 20)
+    desc = random_descriptors(level, torch.Generator().manual_seed(3))
+    generator = torch.Generator().manual_seed(3)
+    xs = torch.randint(3, 17, (256,), generator=generator)  # x first, then y, as ProGAN
+    ys = torch.randint(3, 17, (256,), generator=generator)
+    rest = desc[:, 0].long() % (3 * 20 * 20)  # top-left value of each window, channel 0
+    assert torch.equal(rest // 20 + 3, ys) and torch.equal(rest % 20 + 3, xs)
+
+
+def test_metric_defaults_name_spill_folder_and_float64_upsampling(tmp_path):
+    metric = SWDMetric()
+    assert (metric.seed, metric.memory_mib, metric.max_descriptors) == (0, 512, None)
+    spilled = SWDMetric(spill_dir=str(tmp_path))
+    spilled.update(_images(1, 16, 0), _images(1, 16, 1))
+    assert spilled.real[0].directory == str(tmp_path)
+    assert spilled.fake[0].directory == str(tmp_path)
+    result = spilled.compute()
+    assert result.name == "swd"
+    with pytest.raises(GanInvError, match="^metric 'swd' compares images of the same shape"):
+        spilled.update(_images(1, 16, 0), _images(2, 16, 1))
+    assert swd.pyr_up(torch.ones(1, 1, 4, 4, dtype=torch.float64)).dtype == torch.float64
