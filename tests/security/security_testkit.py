@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -13,6 +15,7 @@ from safetensors.torch import save_file
 from tiny_world import save_tiny_networks, tiny_generator
 
 import ganinv
+from ganinv.cli.main import main
 from ganinv.harness.method import save_encoder
 from ganinv.harness.schema import MethodConfig
 
@@ -58,3 +61,34 @@ def rewrite_method(source: Path, name: str, **method: Any) -> Path:
     spec.update(method)
     spec = {k: v for k, v in spec.items() if v is not None}
     return rewrite(source, name, method=json.dumps(spec))
+
+
+# -- the CLI and tiny files shared by the output, overwrite, run and saved-config tests ----------
+TINY_CHANNELS = {4: 16, 8: 16, 16: 16}
+SMALL_ENCODER = {
+    "name": "w_encoder",
+    "input_resolution": 16,
+    "num_layers": None,
+    "units": [1, 1, 1, 1],
+    "widths": [8, 8, 16, 16],
+}
+
+
+def tiny_generator_file(path: Path) -> Path:
+    """A random 16 px StyleGAN2 (16 channels, 2 mapping layers) in ganinv's format."""
+    from ganinv.checkpoints.native import save_networks
+    from ganinv.stylegan2.generator import StyleGAN2Generator
+
+    torch.manual_seed(0)
+    generator = StyleGAN2Generator(
+        z_dim=16, w_dim=16, resolution=16, channels=TINY_CHANNELS, mapping_layers=2
+    )
+    return save_networks(path, {"generator": generator.eval()})
+
+
+def run_cli(*args: str) -> tuple[int, str, str]:
+    """(exit status, stdout, stderr) of `ganinv ARGS` run in this process."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main([str(a) for a in args])
+    return code, out.getvalue(), err.getvalue()

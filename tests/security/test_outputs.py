@@ -7,8 +7,6 @@ existing `out` with other inputs never pairs old inputs with new results.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import zipfile
 from pathlib import Path
@@ -18,31 +16,12 @@ import pytest
 import torch
 import yaml
 from PIL import Image
+from security_testkit import run_cli as ganinv
+from security_testkit import tiny_generator_file
 
-from ganinv.cli.main import main
 from ganinv.core.space import Code
 
 OPTIMIZE = {"name": "optimize", "steps": 1, "lr": 0.05, "losses": {"mse": 1.0}}
-
-
-def tiny_generator_file(path: Path) -> Path:
-    """A random 16 px StyleGAN2 (16 channels, 2 mapping layers) in ganinv's format."""
-    from ganinv.checkpoints.native import save_networks
-    from ganinv.stylegan2.generator import StyleGAN2Generator
-
-    torch.manual_seed(0)
-    channels = {4: 16, 8: 16, 16: 16}
-    generator = StyleGAN2Generator(
-        z_dim=16, w_dim=16, resolution=16, channels=channels, mapping_layers=2
-    )
-    return save_networks(path, {"generator": generator.eval()})
-
-
-def ganinv(*args: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main([str(a) for a in args])
-    return code, out.getvalue(), err.getvalue()
 
 
 def png(path: Path, seed: int) -> Path:

@@ -4,38 +4,15 @@ leaves no hidden partial output after the next run."""
 
 from __future__ import annotations
 
-import contextlib
-import io
 import os
 import signal
 import zipfile
 from pathlib import Path
 
 import numpy as np
-import torch
 from PIL import Image
-
-from ganinv.cli.main import main
-
-
-def tiny_generator_file(path: Path) -> Path:
-    """A random 16 px StyleGAN2 (16 channels, 2 mapping layers) in ganinv's format."""
-    from ganinv.checkpoints.native import save_networks
-    from ganinv.stylegan2.generator import StyleGAN2Generator
-
-    torch.manual_seed(0)
-    channels = {4: 16, 8: 16, 16: 16}
-    generator = StyleGAN2Generator(
-        z_dim=16, w_dim=16, resolution=16, channels=channels, mapping_layers=2
-    )
-    return save_networks(path, {"generator": generator.eval()})
-
-
-def ganinv(*args: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main([str(a) for a in args])
-    return code, out.getvalue(), err.getvalue()
+from security_testkit import run_cli as ganinv
+from security_testkit import tiny_generator_file
 
 
 def image_folder(folder: Path, count: int = 3) -> Path:

@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
+from security_testkit import SMALL_ENCODER
+from security_testkit import TINY_CHANNELS as TINY
 from tiny_world import make_world
 
 from ganinv.cli.main import main
@@ -26,15 +28,6 @@ from ganinv.core.errors import GanInvError
 from ganinv.harness.gan_training import GanTrainConfig, GanTrainer
 from ganinv.harness.run_guard import check_resume_config, parse_saved_config
 from ganinv.harness.run_lock import LOCK_NAME, RunLock
-
-TINY = {4: 16, 8: 16, 16: 16}
-SMALL_ENCODER = {
-    "name": "w_encoder",
-    "input_resolution": 16,
-    "num_layers": None,
-    "units": [1, 1, 1, 1],
-    "widths": [8, 8, 16, 16],
-}
 
 
 @pytest.fixture(scope="module")

@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
+from security_testkit import SMALL_ENCODER
+from security_testkit import TINY_CHANNELS as TINY
 from tiny_world import make_world
 
 from ganinv.cli.main import main
@@ -24,15 +26,7 @@ from ganinv.harness.configs import load
 from ganinv.harness.run_guard import check_resume_config
 from ganinv.harness.schema import EvalConfig, MethodConfig, TrainConfig
 
-SMALL_ENCODER = {
-    "name": "w_encoder",
-    "input_resolution": 16,
-    "num_layers": None,
-    "units": [1, 1, 1, 1],
-    "widths": [8, 8, 16, 16],
-}
 DATA = {"name": "folder", "path": "images", "resolution": 16}  # relative, no separator
-TINY = {4: 16, 8: 16, 16: 16}
 
 
 @pytest.fixture
