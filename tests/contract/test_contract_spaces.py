@@ -50,7 +50,7 @@ def test_unsupported_operations_say_so(operation, tiny_generator):
 
 
 def test_the_harness_derives_an_empty_space_name_and_rejects_a_different_one(tiny_generator):
-    from ganinv.harness.components import check_space_name
+    from ganinv.core.components import check_space_name
 
     space = ganinv.build("spaces", "acme_tint", generator=tiny_generator)
     space.name = ""
