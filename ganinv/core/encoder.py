@@ -47,6 +47,12 @@ class Encoder(nn.Module):
     def forward(self, images: torch.Tensor) -> Code:
         raise NotImplementedError
 
+    def training_codes(self, images: torch.Tensor) -> list[Code]:
+        """The codes one training step scores, last one last: the trainer applies its losses (and
+        `extra_losses`) to each and sums them. Default ``[self(images)]``; an iterative encoder
+        (ReStyle) returns one code per refinement step, as its paper puts a loss on every step."""
+        return [self(images)]
+
     def extra_losses(self, code: Code) -> dict[str, torch.Tensor]:
         """Method-specific training terms (e.g. e4e's offset regulariser); weights in the config."""
         return {}

@@ -1,7 +1,8 @@
 """`ganinv train`: one generic, resumable, data-parallel training loop for every encoder method.
 
 Per step: encoder forward, render, the registered losses (weights from the config, the
-``adversarial`` one reading the discriminator) plus the encoder's `extra_losses`, one optimiser
+``adversarial`` one reading the discriminator) plus the encoder's `extra_losses`, summed over the
+codes of `Encoder.training_codes` (one, or one per refinement step for ReStyle), one optimiser
 step, then the encoder's `auxiliary_step` and an optional discriminator step (non-saturating loss,
 lazy R1).
 
@@ -311,8 +312,40 @@ class Trainer:
     ) -> tuple[dict[str, float], Any, torch.Tensor]:
         cfg = self.config
         resolution = getattr(self.encoder, "input_resolution", None)
-        code = self.encoder(to_encoder_input(images, resolution))
-        fake = to_size_of(self.space.render(code), images)
+        codes = self.encoder.training_codes(to_encoder_input(images, resolution))
+        if not codes:
+            raise GanInvError(
+                f"encoder {type(self.encoder).__name__}.training_codes returned no code"
+            )
+        terms: dict[str, torch.Tensor] = {}
+        for index, code in enumerate(codes):
+            # An iterative encoder (ReStyle) scores every refinement step with the same losses;
+            # the last step's terms keep the plain names.
+            prefix = "" if index == len(codes) - 1 else f"step{index}/"
+            fake = to_size_of(self.space.render(code), images)
+            for name, value in self._loss_terms(images, fake, code, extra).items():
+                terms[prefix + name] = value
+        total = torch.stack([t.reshape(()) for t in terms.values()]).sum()
+        self.optimizer.zero_grad(set_to_none=True)
+        total.backward()
+        _average_gradients(self.params, self.ctx.world_size)
+        if cfg.grad_clip is not None:
+            torch.nn.utils.clip_grad_norm_(self.params, cfg.grad_clip)
+        self.optimizer.step()
+        self.scheduler.step()
+        _average_buffers(self.encoder, self.ctx.world_size)
+        logged = {f"loss/{k}": float(v.detach()) for k, v in terms.items()}
+        logged["loss/total"] = float(total.detach())
+        return logged, code, fake.detach()
+
+    def _loss_terms(
+        self,
+        images: torch.Tensor,
+        fake: torch.Tensor,
+        code: Any,
+        extra: dict[str, torch.Tensor] | None,
+    ) -> dict[str, torch.Tensor]:
+        """The weighted configured losses and the encoder's extra losses of one code."""
         inputs = LossInputs(
             real=images,
             fake=fake,
@@ -331,24 +364,13 @@ class Trainer:
         if self.discriminator is not None:
             self.discriminator.requires_grad_(True)
         for name, value in self.encoder.extra_losses(code).items():
-            if name not in cfg.extra_loss_weights:
+            if name not in self.config.extra_loss_weights:
                 raise GanInvError(
                     f"the encoder returns an extra loss {name!r} with no weight; add "
                     f"extra_loss_weights.{name} to the config"
                 )
-            terms[f"extra/{name}"] = cfg.extra_loss_weights[name] * value
-        total = torch.stack([t.reshape(()) for t in terms.values()]).sum()
-        self.optimizer.zero_grad(set_to_none=True)
-        total.backward()
-        _average_gradients(self.params, self.ctx.world_size)
-        if cfg.grad_clip is not None:
-            torch.nn.utils.clip_grad_norm_(self.params, cfg.grad_clip)
-        self.optimizer.step()
-        self.scheduler.step()
-        _average_buffers(self.encoder, self.ctx.world_size)
-        logged = {f"loss/{k}": float(v.detach()) for k, v in terms.items()}
-        logged["loss/total"] = float(total.detach())
-        return logged, code, fake.detach()
+            terms[f"extra/{name}"] = self.config.extra_loss_weights[name] * value
+        return terms
 
     def _discriminator_step(self, images: torch.Tensor, fake: torch.Tensor) -> dict[str, float]:
         cfg = self.config.discriminator
