@@ -15,6 +15,7 @@ SPACE_ARGS: dict[str, dict[str, Any]] = {
     "wplus": {"w_std_samples": 200},
     "padinv": {"pad_layers": 3},
     "sdic": {"feature_resolution": 8, "w_std_samples": 200},
+    "fspace": {"feature_resolution": 8, "w_std_samples": 200},
 }
 # pSp-style backbones, for every encoder whose constructor takes these arguments.
 BACKBONE = {
