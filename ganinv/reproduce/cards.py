@@ -53,6 +53,8 @@ class FileFacts:
     sha256_note:   where we looked for a published hash (required when `sha256` is null)
     expect:        facts checked after loading: resolution, num_ws, w_dim, z_dim of a generator;
                    encoder and space (registered names) of an exported encoder
+    url:           where the public file is, for `ganinv weights download NAME` (null: no direct
+                   link, e.g. a Google Drive page)
     """
 
     filename: str
@@ -62,6 +64,7 @@ class FileFacts:
     sha256_prefix: str | None = None
     sha256_note: str = ""
     expect: dict[str, Any] = field(default_factory=dict)
+    url: str | None = None
 
 
 @dataclass
@@ -139,6 +142,8 @@ def validate_card(card: AssetCard, stem: str | None = None) -> AssetCard:
             raise fail("file.sha256 must be 64 lowercase hex digits or null")
         if facts.sha256_prefix is not None and not _HEX.fullmatch(facts.sha256_prefix):
             raise fail("file.sha256_prefix must be lowercase hex digits")
+        if facts.url is not None and not facts.url.startswith(("https://", "http://")):
+            raise fail("file.url must be an http(s) address or null")
         if facts.sha256 is None and not facts.sha256_note.strip():
             raise fail("file.sha256 is null: say in file.sha256_note where you looked for one")
         if card.readable != (facts.format in READABLE_FORMATS):

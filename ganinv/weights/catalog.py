@@ -31,6 +31,7 @@ class WeightSpec:
     known_sha256:  the published sha256 (or its prefix) of the user file, when known
     hash_required: a mismatch with `known_sha256` is an error (else only reported)
     validate:      "module:function(state_dict)" that raises if the tensors do not fit the network
+    url:           the public file `ganinv weights download NAME` fetches (empty: none known)
     """
 
     name: str
@@ -42,6 +43,7 @@ class WeightSpec:
     known_sha256: str = ""
     hash_required: bool = False
     validate: str = ""
+    url: str = ""
 
     @property
     def automatic(self) -> bool:
@@ -97,6 +99,8 @@ CATALOG: dict[str, WeightSpec] = {
             "user",
             obtain="the facenet-pytorch v2.2.9 release asset `20180402-114759-vggface2.pt`",
             validate="ganinv.nets.face_id:validate_facenet_state_dict",
+            url="https://github.com/timesler/facenet-pytorch/releases/download/v2.2.9/"
+            "20180402-114759-vggface2.pt",
         ),
         WeightSpec(
             "inception_fid",
@@ -109,6 +113,8 @@ CATALOG: dict[str, WeightSpec] = {
             known_sha256="6726825d",
             hash_required=True,
             validate="ganinv.nets.fid_inception:validate_fid_inception_state_dict",
+            url="https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/"
+            "pt_inception-2015-12-05-6726825d.pth",
         ),
     )
 }
