@@ -50,6 +50,7 @@ PUBLIC_MODULES: tuple[str, ...] = (
     "ganinv.core.config",
     "ganinv.core.components",
     "ganinv.core.space",
+    "ganinv.core.weight_offsets",
     "ganinv.core.generator",
     "ganinv.core.encoder",
     "ganinv.core.refiner",

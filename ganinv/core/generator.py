@@ -68,6 +68,16 @@ class SynthesisHooks:
         """
         return x
 
+    def weight_offset(self, layer: LayerInfo) -> torch.Tensor | None:
+        """An offset added to the layer's weight for this synthesis, or None (shared weight).
+
+        Asked for ``conv``, ``conv_up`` and ``torgb`` layers. Return [B, *W.shape] (one tuned
+        weight per image: image b uses ``W + offset[b]``) or [1, *W.shape] (one for the batch),
+        W being `Generator.weight_parameters()[layer.name]`, before the style modulation.
+        Codes carry such offsets as parts (`ganinv.core.weight_offsets`).
+        """
+        return None
+
 
 class Generator(nn.Module):
     """A pretrained generator behind one API. Images are [B, 3, R, R] in [-1, 1].
@@ -110,6 +120,11 @@ class Generator(nn.Module):
         noise_mode: NoiseMode = "const",
     ) -> torch.Tensor:
         return self.synthesize(self.mapping(z, truncation_psi), noise_mode=noise_mode)
+
+    def weight_parameters(self) -> dict[str, nn.Parameter]:
+        """Layer name -> the weight a `SynthesisHooks.weight_offset` adds to (the layers whose
+        weights a code may offset). Default: none, so codes with weight offsets are refused."""
+        return {}
 
     def layer(self, name: str) -> LayerInfo:
         """Look a layer up by its name."""

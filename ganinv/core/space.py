@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,6 +14,7 @@ import torch
 
 from ganinv.core.errors import GanInvError
 from ganinv.core.generator import Generator
+from ganinv.core.weight_offsets import applied_offsets, check_offsets, offsets_of, without_offsets
 
 # Roles a space may give its code parts for generic encoders (`InversionSpace.code_part_roles`).
 CODE_PART_ROLES = ("vector", "layers", "spatial", "fixed")
@@ -117,9 +120,20 @@ class InversionSpace:
     code; `code_part_roles` (hints for generic encoders), `latent_noise_std`, `is_noise_part` and
     `init_noise_parts` (what optimisation refiners ask) default to "nothing special".
     Refiners and generic encoders use only these methods, so a third-party space works with them.
+
+    Weight offsets: a code of any space may also carry parts ``weight_offset.<layer>`` (one
+    tuned generator per image; `ganinv.core.weight_offsets`). Every subclass's `render` is
+    wrapped once, at class creation, by `_render_with_offsets`: the space's own `render` sees the
+    code without those parts and runs while the generator applies them. Methods that keep the
+    code's other parts (`apply_direction`, `blend`, `add`) keep the offsets.
     """
 
     name: str = ""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "render" in cls.__dict__:
+            cls.render = _render_with_offsets(cls.__dict__["render"])  # type: ignore[method-assign]
 
     def __init__(self, generator: Generator) -> None:
         self.generator = generator
@@ -244,3 +258,20 @@ class InversionSpace:
                 f"code of space {code.space!r} given to space {self.name!r}; invert again with "
                 f"{self.name!r} or use the matching space"
             )
+
+
+def _render_with_offsets(render: Callable[..., torch.Tensor]) -> Callable[..., torch.Tensor]:
+    """Wrap a space's `render`: the code's weight offsets are checked against the generator and
+    applied to every synthesis inside; the space renders the code without them. A code without
+    offsets renders inside an empty block (so it never picks up an enclosing render's offsets)."""
+
+    @functools.wraps(render)
+    def wrapped(self: InversionSpace, code: Code, *args: Any, **kwargs: Any) -> torch.Tensor:
+        offsets = offsets_of(code.tensors)
+        if offsets:
+            code = Code(code.space, without_offsets(code.tensors), code.meta)
+            check_offsets(self.generator, offsets, code.batch_size)
+        with applied_offsets(offsets):
+            return render(self, code, *args, **kwargs)
+
+    return wrapped

@@ -17,6 +17,7 @@ from torch import nn
 from ganinv.core.errors import GanInvError
 from ganinv.core.generator import Generator, LayerInfo, NoiseMode, SynthesisHooks
 from ganinv.core.registry import GENERATORS
+from ganinv.core.weight_offsets import hooks_with_active_offsets
 from ganinv.stylegan2 import ops
 from ganinv.stylegan2.layers import MappingNetwork, SynthesisLayer, ToRGBLayer
 
@@ -197,6 +198,15 @@ class StyleGAN2Generator(Generator):
                 out.append(self._module_of(info).noise_const)
         return out
 
+    def weight_parameters(self) -> dict[str, nn.Parameter]:
+        """Layer name -> weight of every modulated conv and toRGB layer (what a code's weight
+        offsets add to): [O, I, 3, 3] for convs, [img_channels, I, 1, 1] for toRGB."""
+        return {
+            info.name: self._module_of(info).weight
+            for info in self.layers
+            if info.kind in ("conv", "conv_up", "torgb")
+        }
+
     def _module_of(self, info: LayerInfo) -> nn.Module:
         block, part = info.name.split(".")
         return getattr(self.synthesis[block], part)
@@ -216,6 +226,7 @@ class StyleGAN2Generator(Generator):
             raise GanInvError(f"ws must be [B, {self.num_ws}, {self.w_dim}], got {list(ws.shape)}")
         if noise_mode not in ("const", "random", "none"):
             raise GanInvError(f"noise_mode must be 'const', 'random' or 'none', got {noise_mode!r}")
+        hooks = hooks_with_active_offsets(hooks)  # a code's weight offsets, when rendering one
         layers = iter(self.layers)
         x = img = None
         for block in self.synthesis.values():
@@ -228,7 +239,8 @@ class StyleGAN2Generator(Generator):
                 x = self._run_conv(block.conv0, next(layers), x, ws, hooks, noise_mode)
             x = self._run_conv(block.conv1, next(layers), x, ws, hooks, noise_mode)
             info = next(layers)
-            y = block.torgb(x, ws[:, info.w_index])
+            offset = hooks.weight_offset(info) if hooks is not None else None
+            y = block.torgb(x, ws[:, info.w_index], offset)
             img = y if img is None else ops.upsample2d(img, block.resample_filter) + y
             if hooks is not None:
                 img = hooks.feature(info, img)
@@ -244,11 +256,12 @@ class StyleGAN2Generator(Generator):
         hooks: SynthesisHooks | None,
         noise_mode: str,
     ) -> torch.Tensor:
-        x, dcoefs = layer.modulate(x, ws[:, info.w_index])
+        offset = hooks.weight_offset(info) if hooks is not None else None
+        x, dcoefs = layer.modulate(x, ws[:, info.w_index], offset)
         border = None
         if hooks is not None and info.kind == "conv":
             border = hooks.padding(info, x)
-        x = layer.finish(layer.convolve(x, border), dcoefs, noise_mode)
+        x = layer.finish(layer.convolve(x, border, offset), dcoefs, noise_mode)
         if hooks is not None:
             x = hooks.feature(info, x)
         return x

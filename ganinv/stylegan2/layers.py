@@ -101,20 +101,64 @@ class SynthesisLayer(nn.Module):
         self.register_buffer("noise_const", torch.randn(resolution, resolution))
         self.register_buffer("resample_filter", ops.setup_filter(), persistent=False)
 
-    def modulate(self, x: torch.Tensor, w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(x * s, demodulation coefficients [B, O]) for input x [B, I, H, W] and w [B, w_dim]."""
+    def modulate(
+        self, x: torch.Tensor, w: torch.Tensor, weight_offset: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(x * s, demodulation coefficients [B, O]) for input x [B, I, H, W] and w [B, w_dim];
+        `weight_offset` [B or 1, O, I, 3, 3]: demodulate for the weights ``W + offset``."""
         styles = self.affine(w)  # [B, I]
-        # sum_{i,k} (W[o,i,k] * s_i)^2 = sum_i s_i^2 * sum_k W[o,i,k]^2: one [B, I] x [I, O] matmul.
-        dcoefs = (styles.square() @ self.weight.square().sum(dim=[2, 3]).t() + 1e-8).rsqrt()
+        if weight_offset is None:
+            # sum_{i,k} (W[o,i,k] s_i)^2 = sum_i s_i^2 sum_k W[o,i,k]^2: one [B, I] x [I, O] matmul.
+            dcoefs = (styles.square() @ self.weight.square().sum(dim=[2, 3]).t() + 1e-8).rsqrt()
+        else:
+            energy = (self.weight + weight_offset).square().sum(dim=[3, 4])  # [B or 1, O, I]
+            dcoefs = (
+                torch.einsum("bi,boi->bo", styles.square(), energy.expand(styles.shape[0], -1, -1))
+                + 1e-8
+            ).rsqrt()
         return x * styles.reshape(styles.shape[0], -1, 1, 1), dcoefs
 
-    def convolve(self, x: torch.Tensor, border: torch.Tensor | None = None) -> torch.Tensor:
-        """The shared convolution of a modulated input (zero padding, or the given border map)."""
+    def convolve(
+        self,
+        x: torch.Tensor,
+        border: torch.Tensor | None = None,
+        weight_offset: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """The convolution of a modulated input (zero padding, or the given border map), with
+        the shared weight, or with ``W + weight_offset`` ([B or 1, O, I, 3, 3])."""
+        if weight_offset is None:
+            return self._convolve_one(x, border, self.weight)
+        weight = self.weight + weight_offset
+        if weight.shape[0] == 1:  # one tuned weight for the whole batch
+            return self._convolve_one(x, border, weight[0])
+        return self._convolve_per_image(x, border, weight)
+
+    def _convolve_one(
+        self, x: torch.Tensor, border: torch.Tensor | None, weight: torch.Tensor
+    ) -> torch.Tensor:
         if self.up:
-            return ops.conv_up2d(x, self.weight, self.resample_filter)
+            return ops.conv_up2d(x, weight, self.resample_filter)
         if border is None:
-            return F.conv2d(x, self.weight, padding=1)
-        return F.conv2d(place_in_border(x, border), self.weight)
+            return F.conv2d(x, weight, padding=1)
+        return F.conv2d(place_in_border(x, border), weight)
+
+    def _convolve_per_image(
+        self, x: torch.Tensor, border: torch.Tensor | None, weight: torch.Tensor
+    ) -> torch.Tensor:
+        """Image b with weight[b] ([B, O, I, 3, 3]): one grouped convolution, groups = B."""
+        b, o = x.shape[0], weight.shape[1]
+        if border is not None:
+            x = place_in_border(x, border)
+        flat = x.reshape(1, -1, *x.shape[2:])  # [1, B*I, H, W]
+        if self.up:
+            # conv_transpose2d weights are [in, out / groups, k, k]: [B*I, O, 3, 3].
+            kernel = weight.transpose(1, 2).reshape(-1, o, *weight.shape[3:])
+            y = F.conv_transpose2d(flat, kernel, stride=2, groups=b)
+            y = ops.upfirdn2d_ref(y, self.resample_filter, pad=(1, 1, 1, 1), gain=4)
+        else:
+            kernel = weight.reshape(-1, *weight.shape[2:])  # [B*O, I, 3, 3]
+            y = F.conv2d(flat, kernel, padding=1 if border is None else 0, groups=b)
+        return y.reshape(b, o, *y.shape[2:])
 
     def finish(
         self,
@@ -187,12 +231,18 @@ class ToRGBLayer(nn.Module):
         self.bias = nn.Parameter(torch.zeros(out_channels))
         self.weight_gain = 1.0 / math.sqrt(in_channels)
 
-    def forward(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-        """x [B, I, H, W], w [B, w_dim] -> [B, O, H, W]."""
+    def forward(
+        self, x: torch.Tensor, w: torch.Tensor, weight_offset: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """x [B, I, H, W], w [B, w_dim] -> [B, O, H, W]; `weight_offset` [B or 1, O, I, 1, 1]
+        renders with the weights ``W + offset``."""
         styles = self.affine(w) * self.weight_gain  # [B, I]
         # Fold the per-sample style into a [B, O, I] weight: one batched matmul over the pixels
         # instead of materialising x * s.
-        weight = self.weight[:, :, 0, 0].unsqueeze(0) * styles.unsqueeze(1)
+        if weight_offset is None:
+            weight = self.weight[:, :, 0, 0].unsqueeze(0) * styles.unsqueeze(1)
+        else:
+            weight = (self.weight + weight_offset)[:, :, :, 0, 0] * styles.unsqueeze(1)
         b, _, h, w_ = x.shape
         out = torch.baddbmm(self.bias.reshape(1, -1, 1), weight, x.reshape(b, -1, h * w_))
         return _clamp(out.reshape(b, -1, h, w_), self.conv_clamp)
