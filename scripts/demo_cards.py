@@ -49,6 +49,10 @@ ENCODERS = {
         "latent-map trained with masked inputs",
         "configs/latentmap/demo_latentmap_masked.yaml",
     ),
+    "demo_feature_style": (
+        "Feature-Style encoder (F space: W+ plus the 8 px feature)",
+        "configs/featurestyle/demo_feature_style.yaml",
+    ),
 }
 
 # Where a demo encoder is used besides the demo benchmark (or instead of it).

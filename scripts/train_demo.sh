@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${PYTHON:-python3}"
 ASSETS=registry/assets
-ENCODERS=(w_encoder psp padinv padinv_residual padinv_residual_nownorm e4e sdic idinvert latentmap latentmap_masked)
+ENCODERS=(w_encoder psp padinv padinv_residual padinv_residual_nownorm e4e sdic idinvert latentmap latentmap_masked feature_style)
 # (sdic trains on the shipped e4e: train e4e first)
 declare -A CONFIG=(
   [w_encoder]=configs/baselines/demo_w_encoder.yaml
@@ -24,6 +24,7 @@ declare -A CONFIG=(
   [idinvert]=configs/idinvert/demo_idinvert.yaml
   [latentmap]=configs/latentmap/demo_latentmap.yaml
   [latentmap_masked]=configs/latentmap/demo_latentmap_masked.yaml
+  [feature_style]=configs/featurestyle/demo_feature_style.yaml
 )
 
 ship() {  # ship RUN_FILE NAME: copy a trained generator into the registry assets

@@ -26,6 +26,8 @@ BACKBONE = {
 }
 ENCODER_ARGS: dict[str, dict[str, Any]] = {
     "e4e": {"progressive_start": None, "w_discriminator": False},
+    "restyle_psp": {"train_steps": 2, "inference_steps": 2},
+    "restyle_e4e": {"train_steps": 2, "inference_steps": 2, "progressive_start": 1},
     "idinvert": {"input_resolution": 16, "base_channels": 8, "channel_max": 16},
     "latentmap": {
         "features": {"name": "alexnet", "layer": "conv5", "resize_to": 64},
@@ -42,16 +44,20 @@ ENCODER_ARGS: dict[str, dict[str, Any]] = {
         "dicn_widths": [8, 8],
         "latent_map_size": 8,
     },
+    "feature_style": {"feature_stage": 0, "blend_steps": 4},
 }
 # The space each built-in encoder predicts; others are tried on every space until one builds.
 ENCODER_SPACE = {
     "psp": "wplus",
     "e4e": "wplus",
+    "restyle_psp": "wplus",
+    "restyle_e4e": "wplus",
     "idinvert": "wplus",
     "w_encoder": "w",
     "latentmap": "w",
     "padinv": "padinv",
     "sdic": "sdic",
+    "feature_style": "fspace",
     "generic": "wplus",
 }
 REFINER_ARGS: dict[str, dict[str, Any]] = {
