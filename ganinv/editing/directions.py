@@ -1,9 +1,11 @@
 """InterFaceGAN-style directions: a linear classifier on latent codes; direction = unit normal.
 
 Features are W codes [N, w_dim] or W+ codes [N, num_ws, w_dim] (flattened for the classifier,
-reshaped back for the direction). The classifier is L2-regularised logistic regression fitted
-by full-batch L-BFGS in float64 (no scikit-learn); its weight vector, normalised to unit length and
-oriented towards the positive label, is the direction. A held-out fraction reports accuracy.
+reshaped back for the direction). Two linear classifiers, fitted by full-batch L-BFGS in float64
+(no scikit-learn): L2-regularised logistic regression (``logistic``, the default), or a linear SVM
+(``svm``, InterFaceGAN's classifier; the objective of scikit-learn's LinearSVC: squared hinge, C).
+The weight vector, normalised to unit length and oriented towards the positive label, is the
+direction. A held-out fraction reports accuracy.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,9 +46,12 @@ class LearnedDirection:
     val_accuracy: float | None
     num_positive: int
     num_negative: int
+    classifier: str = "logistic"
 
     def info(self) -> dict[str, Any]:
         return {
+            "method": "interfacegan",
+            "classifier": self.classifier,
             "part": self.part,
             "space": self.space,
             "train_accuracy": self.train_accuracy,
@@ -78,6 +84,57 @@ def fit_linear_classifier(
     return w.detach(), b.detach()
 
 
+def fit_linear_svm(
+    features: torch.Tensor, labels: torch.Tensor, c: float = 1.0, max_iter: int = 1000
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Linear SVM on features [N, D] with labels in {0, 1} -> (weight [D], bias []).
+
+    Minimises scikit-learn LinearSVC's default objective, 0.5 (|w|^2 + b^2) + C sum_i
+    max(0, 1 - y_i (w.x_i + b))^2 with y in {-1, +1} (liblinear appends a constant feature 1 for
+    the bias, so the bias is penalised too). The squared hinge is differentiable, so L-BFGS
+    converges to its unique minimum.
+    """
+    x = features.double()
+    y = labels.double() * 2 - 1
+    w = torch.zeros(x.shape[1], dtype=torch.float64, requires_grad=True)
+    b = torch.zeros((), dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.LBFGS(
+        [w, b],
+        lr=1.0,
+        max_iter=max_iter,
+        tolerance_grad=1e-10,
+        tolerance_change=1e-14,
+        history_size=20,
+        line_search_fn="strong_wolfe",
+    )
+
+    def closure() -> torch.Tensor:
+        opt.zero_grad()
+        slack = (1 - y * (x @ w + b)).clamp_min(0)
+        loss = 0.5 * (w.square().sum() + b.square()) + c * slack.square().sum()
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    return w.detach(), b.detach()
+
+
+def _fit_logistic(
+    features: torch.Tensor, labels: torch.Tensor, l2: float, svm_c: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    return fit_linear_classifier(features, labels, l2=l2)
+
+
+def _fit_svm(
+    features: torch.Tensor, labels: torch.Tensor, l2: float, svm_c: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    return fit_linear_svm(features, labels, c=svm_c)
+
+
+_CLASSIFIERS = {"logistic": _fit_logistic, "svm": _fit_svm}
+CLASSIFIER_NAMES = tuple(_CLASSIFIERS)
+
+
 def learn_direction(
     codes: Code,
     labels: torch.Tensor,
@@ -85,8 +142,13 @@ def learn_direction(
     val_fraction: float = 0.2,
     seed: int = 0,
     l2: float = 1e-3,
+    classifier: str = "logistic",
+    svm_c: float = 1.0,
 ) -> LearnedDirection:
-    """Fit the classifier on one code part (W [N, w_dim] or W+ [N, num_ws, w_dim])."""
+    """Fit the classifier (``logistic`` or ``svm``) on one code part (W [N, w_dim] or W+
+    [N, num_ws, w_dim])."""
+    if classifier not in _CLASSIFIERS:
+        raise GanInvError(f"classifier {classifier!r} is not one of {list(_CLASSIFIERS)}")
     part = _choose_part(codes, part)
     latents = codes[part].detach().double().cpu()
     if latents.ndim not in (2, 3):
@@ -105,7 +167,7 @@ def learn_direction(
     # Centre on the training mean: the bias then absorbs the offset and the normal stays a
     # direction in latent space.
     mean = flat[train_idx].mean(0)
-    w, b = fit_linear_classifier(flat[train_idx] - mean, labels[train_idx], l2=l2)
+    w, b = _CLASSIFIERS[classifier](flat[train_idx] - mean, labels[train_idx], l2, svm_c)
 
     def accuracy(idx: torch.Tensor) -> float:
         pred = ((flat[idx] - mean) @ w + b > 0).long()
@@ -123,6 +185,7 @@ def learn_direction(
         val_accuracy=accuracy(val_idx) if n_val else None,
         num_positive=int(labels.sum()),
         num_negative=int((1 - labels).sum()),
+        classifier=classifier,
     )
 
 
@@ -170,8 +233,18 @@ def load_codes(folder: str | os.PathLike[str]) -> tuple[Code, list[str]]:
     return Code.cat(codes), [f.stem for f in files]
 
 
-def read_labels(path: str | os.PathLike[str]) -> dict[str, int]:
-    """Labels by image name from JSON ``{"name": 0|1}`` or CSV rows ``name,label`` (header ok)."""
+def read_labels(
+    path: str | os.PathLike[str],
+    positive: list[int] | None = None,
+    negative: list[int] | None = None,
+) -> dict[str, int]:
+    """Labels (0 or 1) by image name (file stem) from JSON ``{"name": 0|1}``, CSV rows
+    ``name,label`` (header ok), or the ``dataset.json`` that `ganinv data convert` writes
+    (``{"labels": [["name.png", class], ...]}``).
+
+    Class labels (any integers) become 0/1 by choosing `positive` and `negative` classes; images
+    of other classes are left out. Without a choice every label must be 0 or 1.
+    """
     path = Path(path)
     if not path.exists():
         raise GanInvError(f"labels file {str(path)!r} does not exist")
@@ -185,28 +258,81 @@ def read_labels(path: str | os.PathLike[str]) -> dict[str, int]:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise GanInvError(f"labels file {str(path)!r} is not UTF-8 text ({exc.reason})") from exc
+    items = _label_items(text, path)
+    if positive is None and negative is None:
+        return _binary_labels(items, path)
+    return _class_labels(items, path, positive or [], negative or [])
+
+
+def _label_items(text: str, path: Path) -> list[tuple[str, Any]]:
+    """(name, raw label) pairs from any of the three layouts."""
     if path.suffix.lower() == ".json":
         raw = _json(text, f"labels file {str(path)!r}")
+        if isinstance(raw, dict) and set(raw) == {"labels"} and isinstance(raw["labels"], list):
+            pairs = raw["labels"]  # dataset.json of `ganinv data convert`
+            if not all(isinstance(p, list) and len(p) == 2 for p in pairs):
+                raise GanInvError(f"{str(path)!r}: 'labels' must be a list of [name, class] pairs")
+            return [(str(name), value) for name, value in pairs]
         if not isinstance(raw, dict):
             raise GanInvError(f"{str(path)!r}: JSON labels must map image names to 0 or 1")
-        items = list(raw.items())
-    else:
-        items = [
-            (row[0].strip(), row[1].strip())
-            for row in csv.reader(text.splitlines())
-            if len(row) >= 2
-        ]
-        if items and not items[0][1].lstrip("-").isdigit():
-            items = items[1:]  # header row
+        return list(raw.items())
+    items = [
+        (row[0].strip(), row[1].strip()) for row in csv.reader(text.splitlines()) if len(row) >= 2
+    ]
+    if items and not items[0][1].lstrip("-").isdigit():
+        items = items[1:]  # header row
+    return items
+
+
+def _binary_labels(items: list[tuple[str, Any]], path: Path) -> dict[str, int]:
     labels = {}
     for name, value in items:
         # int() would also take 1.5, True or "1_0"; a label is exactly 0 or 1.
-        plain = isinstance(value, (int, float, str)) and not isinstance(value, bool)
-        label = _LABELS.get(value) if plain else None
+        label = _LABELS.get(value) if _plain(value) else None
         if label is None:
-            raise GanInvError(f"{str(path)!r}: label of {name!r} is {value!r}, not 0 or 1")
+            hint = ""
+            if _class_of(value) is not None:
+                hint = "; for class labels choose the classes (--positive, --negative)"
+            raise GanInvError(f"{str(path)!r}: label of {name!r} is {value!r}, not 0 or 1{hint}")
         labels[Path(str(name)).stem] = label
     return labels
+
+
+def _class_labels(
+    items: list[tuple[str, Any]], path: Path, positive: list[int], negative: list[int]
+) -> dict[str, int]:
+    if not positive or not negative or set(positive) & set(negative):
+        raise GanInvError(
+            f"choose one or more positive and negative classes, none in both (got positive "
+            f"{positive}, negative {negative}) for {str(path)!r}"
+        )
+    labels, seen = {}, set()
+    for name, value in items:
+        cls = _class_of(value)
+        if cls is None:
+            raise GanInvError(f"{str(path)!r}: label of {name!r} is {value!r}, not a class number")
+        seen.add(cls)
+        if cls in positive or cls in negative:
+            labels[Path(str(name)).stem] = int(cls in positive)
+    missing = sorted(c for c in (*positive, *negative) if c not in seen)
+    if missing:
+        raise GanInvError(
+            f"{str(path)!r} has no image of class(es) {missing}; its classes are {sorted(seen)}"
+        )
+    return labels
+
+
+def _plain(value: Any) -> bool:
+    return isinstance(value, (int, float, str)) and not isinstance(value, bool)
+
+
+def _class_of(value: Any) -> int | None:
+    """An integer class label (an int, or a string of ASCII digits), else None."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"-?[0-9]{1,18}", value):
+        return int(value)
+    return None
 
 
 def align_labels(names: list[str], labels: dict[str, int]) -> tuple[list[int], torch.Tensor]:
@@ -221,8 +347,17 @@ def align_labels(names: list[str], labels: dict[str, int]) -> tuple[list[int], t
 
 
 def save_direction(path: str | os.PathLike[str], learned: LearnedDirection) -> Path:
-    header = {"format": DIRECTION_FORMAT, "info": json.dumps(learned.info())}
-    return write_file(path, {"direction": learned.direction}, header)
+    return write_direction(path, learned.direction, learned.info())
+
+
+def write_direction(
+    path: str | os.PathLike[str], direction: torch.Tensor, info: dict[str, Any]
+) -> Path:
+    """A direction file: tensor ``direction`` ([w_dim] or [num_ws, w_dim]) and the JSON protocol
+    record ``info`` in the header (every method writes this one format)."""
+    _check_shape(tuple(direction.shape), str(direction.dtype), f"direction for {str(path)!r}")
+    header = {"format": DIRECTION_FORMAT, "info": json.dumps(info)}
+    return write_file(path, {"direction": direction.detach().float().cpu().contiguous()}, header)
 
 
 def load_direction(path: str | os.PathLike[str]) -> tuple[torch.Tensor, dict[str, Any]]:

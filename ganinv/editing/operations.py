@@ -15,13 +15,20 @@ from ganinv.harness.method import Method
 def code_or_inversion(method: Method, source: Any) -> Code:
     """A code file (``.safetensors`` from `ganinv invert`), a `Code`, an image path or a tensor
     [B, 3, H, W] in [-1, 1] (inverted with `method`)."""
+    return code_and_input(method, source)[0]
+
+
+def code_and_input(method: Method, source: Any) -> tuple[Code, torch.Tensor | None]:
+    """`code_or_inversion` and the input images it inverted (None for a code)."""
     from pathlib import Path
 
     from ganinv.harness.inputs import load_inputs
 
+    images = None
     if isinstance(source, Code):
         code = source
     elif isinstance(source, torch.Tensor):
+        images = source
         code, _ = method.invert(source)
     elif Path(str(source)).suffix == ".safetensors":
         code = Code.load(source, device=method.device)
@@ -29,7 +36,7 @@ def code_or_inversion(method: Method, source: Any) -> Code:
         images, _ = load_inputs(source, method.generator.resolution)
         code, _ = method.invert(images)
     method.space.check(code)
-    return code.to(method.device)
+    return code.to(method.device), images
 
 
 def apply_direction(
