@@ -25,6 +25,7 @@ declare -A CONFIG=(
   [latentmap]=configs/latentmap/demo_latentmap.yaml
   [latentmap_masked]=configs/latentmap/demo_latentmap_masked.yaml
   [feature_style]=configs/featurestyle/demo_feature_style.yaml
+  [hfgi]=configs/hfgi/demo_hfgi.yaml
 )
 
 ship() {  # ship RUN_FILE NAME: copy a trained generator into the registry assets
