@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${PYTHON:-python3}"
 ASSETS=registry/assets
-ENCODERS=(w_encoder psp padinv padinv_residual padinv_residual_nownorm e4e sdic idinvert latentmap latentmap_masked feature_style)
+ENCODERS=(w_encoder psp padinv padinv_residual padinv_residual_nownorm e4e sdic idinvert latentmap latentmap_masked feature_style hfgi)
 # (sdic trains on the shipped e4e: train e4e first)
 declare -A CONFIG=(
   [w_encoder]=configs/baselines/demo_w_encoder.yaml
