@@ -133,6 +133,15 @@ RECIPES = {
         },
         "extra_loss_weights": {"feature_reg": 0.4, "latent_reg": 0.1},
     },
+    "feature_style": lambda world: {
+        "method": {
+            "space": {"name": "fspace", "feature_resolution": 8},
+            # blend ramp over 3 steps: the resumed step 3 blends with s = 2/3 only if the
+            # encoder's step count came back from the checkpoint
+            "encoder": {"name": "feature_style", **SMALL, "feature_stage": 0, "blend_steps": 3},
+        },
+        "extra_loss_weights": {"f_recon": 0.01},
+    },
     "latentmap": lambda world: {
         "method": {
             "space": "w",
