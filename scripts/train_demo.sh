@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${PYTHON:-python3}"
 ASSETS=registry/assets
-ENCODERS=(w_encoder psp padinv padinv_residual padinv_residual_nownorm e4e sdic idinvert latentmap latentmap_masked feature_style hfgi)
+ENCODERS=(w_encoder psp padinv padinv_residual padinv_residual_nownorm e4e sdic idinvert latentmap latentmap_masked feature_style hfgi restyle_psp restyle_e4e)
 # (sdic trains on the shipped e4e: train e4e first)
 declare -A CONFIG=(
   [w_encoder]=configs/baselines/demo_w_encoder.yaml
@@ -26,6 +26,8 @@ declare -A CONFIG=(
   [latentmap_masked]=configs/latentmap/demo_latentmap_masked.yaml
   [feature_style]=configs/featurestyle/demo_feature_style.yaml
   [hfgi]=configs/hfgi/demo_hfgi.yaml
+  [restyle_psp]=configs/restyle/demo_restyle_psp.yaml
+  [restyle_e4e]=configs/restyle/demo_restyle_e4e.yaml
 )
 
 ship() {  # ship RUN_FILE NAME: copy a trained generator into the registry assets
