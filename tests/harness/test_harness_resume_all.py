@@ -96,6 +96,27 @@ RECIPES = {
         },
         "extra_loss_weights": {"delta_norm": 2e-4, "w_discriminator": 0.1},
     },
+    "restyle_psp": lambda world: {
+        "method": {
+            "space": "wplus",
+            "encoder": {"name": "restyle_psp", **SMALL, "train_steps": 2},
+        },
+    },
+    "restyle_e4e": lambda world: {
+        "method": {
+            "space": "wplus",
+            "encoder": {
+                "name": "restyle_e4e",
+                **SMALL,
+                "train_steps": 2,
+                "progressive_start": 1,
+                "progressive_step_every": 1,
+                "d_reg_every": 2,
+                "w_pool_size": 2,
+            },
+        },
+        "extra_loss_weights": {"delta_norm": 2e-4, "w_discriminator": 0.1},
+    },
     "padinv": lambda world: {
         "method": {
             "space": {"name": "padinv", "pad_layers": 2},

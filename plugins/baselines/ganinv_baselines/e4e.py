@@ -114,6 +114,36 @@ class E4EEncoder(Encoder):
         self.styles = style_heads(
             g.num_ws, self.pyramid.out_channels, g.w_dim, input_resolution, self.split
         )
+        self.init_training_terms(
+            progressive_start,
+            progressive_step_every,
+            progressive_steps,
+            w_discriminator,
+            discriminator_layers,
+            w_discriminator_lr,
+            r1,
+            d_reg_every,
+            w_pool_size,
+            seed,
+        )
+
+    def init_training_terms(
+        self,
+        progressive_start: int | None,
+        progressive_step_every: int,
+        progressive_steps: list[int] | None,
+        w_discriminator: bool,
+        discriminator_layers: int,
+        w_discriminator_lr: float,
+        r1: float,
+        d_reg_every: int,
+        w_pool_size: int,
+        seed: int,
+    ) -> None:
+        """The progressive schedule and the latent discriminator (arguments as `__init__`); a
+        subclass with another network (ReStyle-e4e) calls it instead of `__init__`."""
+        g = self.space.generator
+        self.num_ws = g.num_ws
         self.schedule = progressive_schedule(
             g.num_ws, progressive_start, progressive_step_every, progressive_steps
         )
