@@ -11,8 +11,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${PYTHON:-python3}"
 ASSETS=registry/assets
-ENCODERS=(w_encoder psp padinv padinv_residual padinv_residual_nownorm e4e sdic idinvert latentmap latentmap_masked feature_style hfgi restyle_psp restyle_e4e)
+ENCODERS=(w_encoder psp padinv padinv_residual padinv_residual_nownorm e4e sdic idinvert latentmap latentmap_masked feature_style hfgi restyle_psp restyle_e4e sfe_inverter sfe)
 # (sdic trains on the shipped e4e: train e4e first)
+# (sfe: phase 1 sfe_inverter, shipped, then phase 2 sfe on it and the shipped e4e)
 declare -A CONFIG=(
   [w_encoder]=configs/baselines/demo_w_encoder.yaml
   [psp]=configs/baselines/demo_psp.yaml
@@ -24,6 +25,8 @@ declare -A CONFIG=(
   [idinvert]=configs/idinvert/demo_idinvert.yaml
   [latentmap]=configs/latentmap/demo_latentmap.yaml
   [latentmap_masked]=configs/latentmap/demo_latentmap_masked.yaml
+  [sfe_inverter]=configs/sfe/demo_sfe_inverter.yaml
+  [sfe]=configs/sfe/demo_sfe.yaml
   [feature_style]=configs/featurestyle/demo_feature_style.yaml
   [hfgi]=configs/hfgi/demo_hfgi.yaml
   [restyle_psp]=configs/restyle/demo_restyle_psp.yaml
