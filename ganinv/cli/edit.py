@@ -156,7 +156,8 @@ def run(args: argparse.Namespace) -> int:
         code, images = ops.code_and_input(method, value)
         if images is not None:
             columns.append((f"{label} (input)", images))
-        columns.append((f"{label} (reconstruction)", ops.render(method, code)))
+        rendered = "reconstruction" if images is not None else f"code {Path(value).name}"
+        columns.append((f"{label} ({rendered})", ops.render(method, code)))
         return code
 
     if args.edit_command == "apply":
