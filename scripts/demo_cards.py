@@ -53,6 +53,16 @@ ENCODERS = {
         "Feature-Style encoder (F space: W+ plus the 8 px feature)",
         "configs/featurestyle/demo_feature_style.yaml",
     ),
+    "demo_restyle_psp": (
+        "ReStyle-pSp encoder, 3 residual steps per batch and at inversion (1000 batches: each costs"
+        " 3 passes)",
+        "configs/restyle/demo_restyle_psp.yaml",
+    ),
+    "demo_restyle_e4e": (
+        "ReStyle-e4e encoder, 3 residual steps per batch and at inversion (1000 batches: each costs"
+        " 3 passes)",
+        "configs/restyle/demo_restyle_e4e.yaml",
+    ),
 }
 
 # Where a demo encoder is used besides the demo benchmark (or instead of it).
