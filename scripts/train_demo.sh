@@ -11,9 +11,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${PYTHON:-python3}"
 ASSETS=registry/assets
-ENCODERS=(w_encoder psp padinv padinv_residual padinv_residual_nownorm e4e sdic idinvert latentmap latentmap_masked feature_style hfgi restyle_psp restyle_e4e sfe_inverter sfe)
+ENCODERS=(w_encoder psp padinv padinv_residual padinv_residual_nownorm e4e sdic idinvert latentmap latentmap_masked feature_style hfgi restyle_psp restyle_e4e sfe_inverter sfe hyperstyle)
 # (sdic trains on the shipped e4e: train e4e first)
 # (sfe: phase 1 sfe_inverter, shipped, then phase 2 sfe on it and the shipped e4e)
+# (hyperstyle trains on the shipped e4e)
 declare -A CONFIG=(
   [w_encoder]=configs/baselines/demo_w_encoder.yaml
   [psp]=configs/baselines/demo_psp.yaml
@@ -31,6 +32,7 @@ declare -A CONFIG=(
   [hfgi]=configs/hfgi/demo_hfgi.yaml
   [restyle_psp]=configs/restyle/demo_restyle_psp.yaml
   [restyle_e4e]=configs/restyle/demo_restyle_e4e.yaml
+  [hyperstyle]=configs/hyperstyle/demo_hyperstyle.yaml
 )
 
 ship() {  # ship RUN_FILE NAME: copy a trained generator into the registry assets
