@@ -1,5 +1,6 @@
 """Labelled figures of edits: named columns of images side by side, one row per image (or per
-component), titles wrapped rather than cut, row labels on the left."""
+component), titles wrapped rather than cut, row labels on the left. The font is PIL's built-in
+one (no system fonts), which has Latin glyphs only: write "sigma", not the Greek letter."""
 
 from __future__ import annotations
 
@@ -40,13 +41,14 @@ def labelled_grid(
     labels = row_labels or []
     label_w = max((int(font.getlength(s)) for s in labels), default=0)
     label_w = label_w + 2 * pad if labels else 0
-    title_h = LINE + 2 * pad if title else 0
     width = label_w + pad + len(columns) * (tile + pad)
+    title_lines = _wrap(title, width - 2 * pad, font) if title else []
+    title_h = LINE * len(title_lines) + 2 * pad if title else 0
     height = title_h + head_h + pad + rows * (tile + pad)
     canvas = Image.new("RGB", (width, height), "white")
     draw = ImageDraw.Draw(canvas)
-    if title:
-        draw.text((pad, pad), title, fill="black", font=font)
+    for k, line in enumerate(title_lines):
+        draw.text((pad, pad + k * LINE), line, fill="black", font=font)
     for c, lines in enumerate(heads):
         x = label_w + pad + c * (tile + pad)
         for k, line in enumerate(lines):
