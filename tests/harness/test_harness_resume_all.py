@@ -154,6 +154,25 @@ RECIPES = {
         },
         "extra_loss_weights": {"feature_reg": 0.4, "latent_reg": 0.1},
     },
+    "hfgi": lambda world: {
+        "method": {
+            "space": {
+                "name": "hfgi",
+                "feature_resolution": 8,
+                "distortion_resolution": 16,
+                "alignment_widths": [4, 4, 4, 4],
+                "consultation_widths": [4, 4, 4],
+                "head_hidden": 4,
+            },
+            "encoder": {
+                "name": "hfgi",
+                "e4e_checkpoint": _e4e_base(world),
+                "aug_rate": 0.5,
+                "warp_per_image": True,
+            },
+        },
+        "extra_loss_weights": {"alignment_l1": 0.1},
+    },
     "feature_style": lambda world: {
         "method": {
             "space": {"name": "fspace", "feature_resolution": 8},
