@@ -15,6 +15,14 @@ SPACE_ARGS: dict[str, dict[str, Any]] = {
     "wplus": {"w_std_samples": 200},
     "padinv": {"pad_layers": 3},
     "sdic": {"feature_resolution": 8, "w_std_samples": 200},
+    "hfgi": {
+        "feature_resolution": 8,
+        "distortion_resolution": 16,
+        "alignment_widths": [4, 4, 4, 4],
+        "consultation_widths": [4, 4, 4],
+        "head_hidden": 4,
+        "w_std_samples": 200,
+    },
     "fspace": {"feature_resolution": 8, "w_std_samples": 200},
 }
 # pSp-style backbones, for every encoder whose constructor takes these arguments.
@@ -61,6 +69,7 @@ ENCODER_SPACE = {
     "latentmap": "w",
     "padinv": "padinv",
     "sdic": "sdic",
+    "hfgi": "hfgi",
     "feature_style": "fspace",
     "generic": "wplus",
 }
