@@ -63,13 +63,17 @@ ENCODERS = {
         " 3 passes)",
         "configs/restyle/demo_restyle_e4e.yaml",
     ),
+    "demo_hfgi": (
+        "HFGI consultation branch and ADA on demo_e4e (batch 8)",
+        "configs/hfgi/demo_hfgi.yaml",
+    ),
 }
 
 # Where a demo encoder is used besides the demo benchmark (or instead of it).
 USED_FOR = {
     "demo_psp": "the demo benchmark and the class direction of scripts/demo_edit.py",
     "demo_padinv": "the demo benchmark and the blending / custom edit of scripts/demo_edit.py",
-    "demo_e4e": "the demo benchmark, and the frozen base of demo_sdic",
+    "demo_e4e": "the demo benchmark, and the frozen base of demo_sdic and demo_hfgi",
     "demo_latentmap": "the demo benchmark and scripts/demo_latentmap.py",
     "demo_latentmap_masked": "scripts/demo_latentmap.py (masked inputs)",
 }
