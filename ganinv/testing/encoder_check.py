@@ -9,7 +9,9 @@ from typing import Any
 import torch
 
 from ganinv.core.encoder import Encoder
+from ganinv.core.errors import GanInvError
 from ganinv.core.space import Code
+from ganinv.core.weight_offsets import check_offsets, offsets_of, without_offsets
 from ganinv.testing.contract import expect
 
 
@@ -30,11 +32,17 @@ def check_output(encoder: Encoder, images: torch.Tensor) -> Code:
         layout = space.init_code(images.shape[0])
     expect(isinstance(code, Code), "encoder: forward must return a Code")
     expect(code.space == space.name, f"encoder: made codes of {code.space!r}, not {space.name!r}")
+    # Weight offsets (HyperStyle) are extra parts any space's code may carry; checked apart.
+    parts = without_offsets(code.tensors)
     expect(
-        list(code.tensors) == list(layout.tensors),
-        f"encoder: code parts {list(code.tensors)} differ from the space's {list(layout.tensors)}",
+        list(parts) == list(layout.tensors),
+        f"encoder: code parts {list(parts)} differ from the space's {list(layout.tensors)}",
     )
-    for key, tensor in code.tensors.items():
+    try:
+        check_offsets(space.generator, offsets_of(code.tensors), images.shape[0])
+    except GanInvError as exc:
+        expect(False, f"encoder: {exc}")
+    for key, tensor in parts.items():
         expect(
             tensor.shape == layout[key].shape,
             f"encoder: part {key!r} has shape {list(tensor.shape)}, the space's is "
