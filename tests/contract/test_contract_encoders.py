@@ -33,6 +33,8 @@ def e4e_file(tmp_path_factory, tiny_generator) -> Path:
 def build_encoder(name, generator, e4e_file):
     """The encoder on its space (a third-party encoder: the first space it accepts)."""
     extra = {"e4e_checkpoint": str(e4e_file)} if name in ("sdic", "hfgi") else {}
+    if name == "hyperstyle":
+        extra = {"base_encoder": str(e4e_file)}
     spec = encoder_spec(name, extra)
     candidates = [ENCODER_SPACE[name]] if name in ENCODER_SPACE else SPACES
     for space_name in candidates:
