@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import os
 
 NAME = "bench"
 HELP = "benchmark a grid of methods: Markdown/CSV/JSON/LaTeX tables, image grids, HTML report"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("config", help="benchmark config (YAML)")
+    parser.add_argument(
+        "config",
+        help="benchmark config (YAML), or the name of one shipped with the cards "
+        "(e.g. demo/bench: the demo benchmark, from any folder)",
+    )
     parser.add_argument("overrides", nargs="*", help="key.sub=value overrides")
     parser.add_argument("--resume", action="store_true", help="skip methods that finished before")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
@@ -21,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
     from ganinv.harness.device import init_distributed, shutdown_distributed
     from ganinv.harness.schema import BenchConfig
 
-    config = load(BenchConfig, args.config, args.overrides)
+    config = load(BenchConfig, _config_file(args.config), args.overrides)
     ctx, device = init_distributed(args.device)
     try:
         outcome = run_bench(config, device, resume=args.resume, dist_ctx=ctx)
@@ -30,6 +35,18 @@ def run(args: argparse.Namespace) -> int:
     if ctx.is_main:
         print()
         print(outcome.table.to_markdown())
+        if outcome.edit_table is not None:
+            print(outcome.edit_table.to_markdown())
         for kind, path in outcome.paths.items():
             print(f"{kind:>9}: {path}")
     return 0
+
+
+def _config_file(given: str) -> str:
+    """`given` when it is a file; else a config of that name shipped beside the cards."""
+    from ganinv.core.assets import config_path
+
+    if os.path.exists(given):
+        return given
+    shipped = config_path(given.removesuffix(".yaml"))
+    return str(shipped) if shipped is not None else given

@@ -8,6 +8,7 @@ Layout of ``out``::
     inputs/NNN.png                  the first `grid_images` test images
     inputs/data.json                the data they were taken from (grids use only matching ones)
     table.{md,csv,json,tex}         the table
+    editability.{md,csv,json,tex}   the editability table (only with an `editability` section)
     grid.png                        input | reconstructions | error maps
     report.html                     self-contained report
 
@@ -34,6 +35,12 @@ from ganinv.core.io import atomic_write_text
 from ganinv.core.outputs import claim_output_dir
 from ganinv.harness.data import build_dataset
 from ganinv.harness.device import DistContext
+from ganinv.harness.editability import (
+    editability_fingerprint,
+    editability_table,
+    evaluate_editability,
+    prepare_editability,
+)
 from ganinv.harness.environment import environment_record
 from ganinv.harness.evaluate import evaluate_method
 from ganinv.harness.grids import comparison_grid
@@ -54,6 +61,7 @@ class BenchOutcome:
     paths: dict[str, Path]
     ran: list[str]
     skipped: list[str]
+    edit_table: BenchTable | None = None  # with an `editability` section
 
 
 def slugify(label: str) -> str:
@@ -84,7 +92,7 @@ def _clear_own(folder: Path, pattern: str) -> None:
 
 def _fingerprint(config: BenchConfig, method: MethodConfig) -> dict[str, Any]:
     """What must match for a saved method result to be reused on --resume."""
-    return {
+    fingerprint = {
         "method": to_dict(method),
         "data": to_dict(config.data),
         "metrics": to_dict(config.metrics),
@@ -93,6 +101,9 @@ def _fingerprint(config: BenchConfig, method: MethodConfig) -> dict[str, Any]:
         "seed": config.seed,
         "grid_images": config.grid_images,
     }
+    if config.editability is not None:  # absent otherwise: earlier results stay current
+        fingerprint["editability"] = editability_fingerprint(config.editability)
+    return fingerprint
 
 
 def _load_pngs(paths: list[Path]) -> torch.Tensor:
@@ -124,6 +135,9 @@ def run_bench(
         claim_output_dir(out, "bench", "out")
         save_config(config, out / "config.yaml")
     dataset = build_dataset(config.data)
+    edit_context = (
+        prepare_editability(config.editability, device) if config.editability is not None else None
+    )
     generators: dict[str, Any] = {}
     results: list[dict[str, Any]] = []
     ran, skipped = [], []
@@ -143,6 +157,8 @@ def run_bench(
         gen_key = method_config.generator
         if gen_key not in generators:
             generators[gen_key] = load_generator_for(gen_key, device)
+        if edit_context is not None:
+            edit_context.check_generator(generators[gen_key])
         method = build_resolved_method(method_config, device, generator=generators[gen_key])
         result = evaluate_method(
             method,
@@ -156,6 +172,10 @@ def run_bench(
             compare_resize=config.compare_resize,
         )
         record = {**result.as_dict(), "fingerprint": fingerprint}
+        if edit_context is not None:
+            record["editability"] = evaluate_editability(
+                method, edit_context, config.batch_size, config.compare_resize
+            )
         if dist_ctx.is_main:
             # A previous run's files go first: its result must not outlive new images, and
             # its extra images must not be shown beside this run's.
@@ -178,10 +198,13 @@ def run_bench(
         echo(f"bench: {label}: done ({result.seconds_per_image:.4g} s/img)")
 
     table = BenchTable.from_results(results)
+    edit_table = (
+        editability_table(results, edit_context.protocol) if edit_context is not None else None
+    )
     paths: dict[str, Path] = {}
     if dist_ctx.is_main:
-        paths = _write_outputs(config, out, table, resolved, device)
-    return BenchOutcome(table, paths, ran, skipped)
+        paths = _write_outputs(config, out, table, resolved, device, edit_table)
+    return BenchOutcome(table, paths, ran, skipped, edit_table)
 
 
 INPUTS_STAMP = "inputs/data.json"
@@ -223,6 +246,7 @@ def _write_outputs(
     table: BenchTable,
     methods: list[MethodConfig],
     device: torch.device,
+    edit_table: BenchTable | None = None,
 ) -> dict[str, Path]:
     paths = {
         "markdown": atomic_write_text(out / "table.md", table.to_markdown()),
@@ -230,6 +254,14 @@ def _write_outputs(
         "json": atomic_write_text(out / "table.json", table.to_json()),
         "latex": atomic_write_text(out / "table.tex", table.to_latex()),
     }
+    if edit_table is not None:
+        for kind, suffix, text in (
+            ("edit_markdown", "md", edit_table.to_markdown()),
+            ("edit_csv", "csv", edit_table.to_csv()),
+            ("edit_json", "json", edit_table.to_json()),
+            ("edit_latex", "tex", edit_table.to_latex()),
+        ):
+            paths[kind] = atomic_write_text(out / f"editability.{suffix}", text)
     # Only inputs made from this config's data are shown, and only with reconstructions of
     # those very inputs (a result.json of this config marks them).
     current = _inputs_stamp(out) == _data_stamp(config)
@@ -252,6 +284,7 @@ def _write_outputs(
         recons,
         environment_record(device),
         yaml.safe_dump(to_dict(config), sort_keys=False),
+        edit_table,
     )
     paths["report"] = atomic_write_text(out / "report.html", html)
     return paths

@@ -74,8 +74,9 @@ def render_report(
     recons: dict[str, torch.Tensor],
     environment: dict[str, Any],
     config_text: str = "",
+    edit_table: BenchTable | None = None,
 ) -> str:
-    """The report as one HTML string."""
+    """The report as one HTML string (with a second table when the bench measured editability)."""
     quality = next(
         (c for c in table.columns if c.key not in ("seconds_per_image", "peak_memory_mib")), None
     )
@@ -102,6 +103,17 @@ def render_report(
         "<h2>Results</h2>",
         table_html(table),
         f'<ul class="notes">{notes}</ul>',
+        *(
+            [
+                "<h2>Editability</h2>",
+                table_html(edit_table),
+                '<ul class="notes">'
+                + "".join(f"<li>{escape(n)}</li>" for n in edit_table.footnotes())
+                + "</ul>",
+            ]
+            if edit_table is not None
+            else []
+        ),
         "<h2>Quality vs. time</h2>",
         plot,
         "<h2>Reconstructions</h2>",

@@ -183,11 +183,35 @@ class EvalConfig:
 
 
 @dataclass
+class EditabilityConfig:
+    """The editability part of `ganinv bench` (docs/metrics.md, "Editability protocol").
+
+    Every method inverts the first `images` images of class `source_class` of `data`, moves the
+    codes along `direction` (a direction file) by each of `strengths` through its space's
+    `apply_direction`, and is scored on: edit success (the rate at which `classifier` assigns
+    `target_class` to the edited images), preservation (`preservation` metrics between edited and
+    unedited reconstructions) and `distribution` (a metric between the edited images and as many
+    real images of `target_class` of `data`; null: none).
+    """
+
+    direction: PathStr
+    classifier: PathStr
+    data: DataSpec
+    source_class: NonNegativeInt
+    target_class: NonNegativeInt
+    strengths: list[float]
+    images: PositiveInt = 64
+    preservation: list[Spec] = field(default_factory=lambda: ["lpips_alex", "ssim"])
+    distribution: Spec | None = "swd"
+
+
+@dataclass
 class BenchConfig:
     """`ganinv bench`: a grid of methods on one test split, with tables, grids and a report.
 
     generator: the default generator of every method that does not name one
     grid_images: how many test images the image grids show
+    editability: edit each method's inversions along a direction and score the edits
     """
 
     data: DataSpec
@@ -201,3 +225,4 @@ class BenchConfig:
     grid_images: NonNegativeInt = 4
     title: str = "ganinv benchmark"
     progress: bool = True
+    editability: EditabilityConfig | None = None  # the second table (null: none)
