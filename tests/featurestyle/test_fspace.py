@@ -107,7 +107,7 @@ def test_optimisation_in_fspace_beats_wplus(fspace, wplus, tiny_generator):
     target = (torch.rand(2, 3, 16, 16) * 2 - 1).clamp(-1, 1)
     spec = {
         "name": "optimize",
-        "steps": 60,
+        "steps": 20,
         "lr": 0.05,
         "latent_noise": 0.0,
         "losses": {"mse": 1.0},
@@ -118,4 +118,5 @@ def test_optimisation_in_fspace_beats_wplus(fspace, wplus, tiny_generator):
         code = refiner.refine(space, space.init_code(2), target)
         with torch.no_grad():
             errors[space.name] = float((space.render(code.detach()) - target).square().mean())
+    # Measured: fspace 0.299, wplus 0.415 (60 steps: 0.229 and 0.356).
     assert errors["fspace"] < 0.8 * errors["wplus"], errors
