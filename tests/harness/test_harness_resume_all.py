@@ -154,6 +154,23 @@ RECIPES = {
         },
         "extra_loss_weights": {"feature_reg": 0.4, "latent_reg": 0.1},
     },
+    "hyperstyle": lambda world: {
+        "method": {
+            "space": "wplus",
+            "encoder": {
+                "name": "hyperstyle",
+                "base_encoder": _e4e_base(world),
+                "blocks": [1, 1, 1, 1],
+                "widths": [8, 8, 16, 16],
+                "stem_stride": 1,
+                "inner_channels": 8,
+                "head_channels": 8,
+                "shared_inner_channels": 8,
+                "train_iterations": 2,
+                "noise_mode": "random",  # the fed-back reconstruction draws generator noise
+            },
+        },
+    },
     "hfgi": lambda world: {
         "method": {
             "space": {
