@@ -169,7 +169,9 @@ def run(args: argparse.Namespace) -> int:
             results.append(
                 (f"strength_{strength:+g}", *ops.apply_direction(method, code, direction, strength))
             )
-        title = f"{Path(args.direction).name} ({info.get('method', 'direction')})"
+        record = [str(info["method"])] if "method" in info else []
+        record += [f"{k} {info[k]}" for k in ("classifier", "component", "layers") if k in info]
+        title = f"{Path(args.direction).name} ({', '.join(record) or 'direction'})"
     elif args.edit_command == "blend":
         structure, appearance = (
             source("structure", args.structure),
