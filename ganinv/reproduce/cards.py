@@ -32,10 +32,20 @@ FileFormat = Literal[
     "native",  # ganinv .safetensors networks
     "psp_checkpoint",  # pSp / e4e training checkpoint {'state_dict', 'opts', 'latent_avg'}
     "ganinv_encoder",  # an encoder exported by `ganinv train` (safetensors weights + its specs)
+    "ganinv_classifier",  # the editability benchmark's classifier (ganinv.nets.fmnist_classifier)
+    "ganinv_direction",  # an edit-direction file (ganinv.checkpoints.direction_file)
     "hammer",  # Hammer / genforce .pth {'models': {...}} (PadInv's release): not readable yet
     "tf_pickle",  # official TensorFlow StyleGAN2 .pkl: not readable (needs a conversion)
 ]
-READABLE_FORMATS = ("nvlabs", "rosinality", "native", "psp_checkpoint", "ganinv_encoder")
+READABLE_FORMATS = (
+    "nvlabs",
+    "rosinality",
+    "native",
+    "psp_checkpoint",
+    "ganinv_encoder",
+    "ganinv_classifier",
+    "ganinv_direction",
+)
 CARD_KINDS = ("generator", "encoder", "network", "dataset")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _HEX = re.compile(r"[0-9a-f]+")

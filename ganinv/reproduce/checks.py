@@ -190,6 +190,39 @@ def _check_exported_encoder(
     )
 
 
+def _check_classifier_file(
+    card: AssetCard, path: Path, networks: list[str], details: list[str]
+) -> None:
+    """The editability classifier: it loads, and its classes and test accuracy are the card's."""
+    from ganinv.nets.fmnist_classifier import load_classifier
+
+    assert card.file is not None
+    loaded = load_classifier(path)
+    facts = {"num_classes": len(loaded.class_names), **loaded.info}
+    for key in ("num_classes", "test_accuracy"):
+        want = card.file.expect.get(key)
+        if want is not None and facts.get(key) != want:
+            raise AssetProblem(f"{path} holds {key} {facts.get(key)!r}, the card states {want!r}")
+    details.append(
+        f"classifier of {len(loaded.class_names)} classes, recorded test accuracy "
+        f"{loaded.info.get('test_accuracy')}"
+    )
+
+
+def _check_direction_file(
+    card: AssetCard, path: Path, networks: list[str], details: list[str]
+) -> None:
+    """An edit direction: it loads, with the shape the card states."""
+    from ganinv.checkpoints.direction_file import load_direction_file
+
+    assert card.file is not None
+    direction, info = load_direction_file(path)
+    want = card.file.expect.get("shape")
+    if want is not None and list(direction.shape) != want:
+        raise AssetProblem(f"{path} holds a direction {list(direction.shape)}, the card {want}")
+    details.append(f"direction {list(direction.shape)}, norm {float(direction.norm()):.4f}")
+
+
 # Which function checks a file of each readable layout.
 FILE_CHECKS = {
     "nvlabs": _check_gan_file,
@@ -197,6 +230,8 @@ FILE_CHECKS = {
     "native": _check_gan_file,
     "psp_checkpoint": _check_psp_checkpoint,
     "ganinv_encoder": _check_exported_encoder,
+    "ganinv_classifier": _check_classifier_file,
+    "ganinv_direction": _check_direction_file,
 }
 assert set(FILE_CHECKS) == set(READABLE_FORMATS)
 
