@@ -83,7 +83,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             default=None,
             help="W+ rows START .. END-1 the direction moves (end exclusive; default all)",
         )
-        q.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+        q.add_argument(
+            "--device",
+            default="auto",
+            choices=("auto", "cpu", "cuda"),
+            help="where to compute (auto: cuda when available)",
+        )
 
     p = sub.add_parser("ganspace", help="GANSpace: a principal component of sampled W")
     closed_form_args(p)
@@ -107,12 +112,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     def method_args(q: argparse.ArgumentParser) -> None:
         q.add_argument("--method", required=True, help="method YAML or exported encoder")
         q.add_argument("--out", required=True, help="output folder")
-        q.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+        q.add_argument(
+            "--device",
+            default="auto",
+            choices=("auto", "cpu", "cuda"),
+            help="where to compute (auto: cuda when available)",
+        )
 
     p = sub.add_parser("apply", help="move a code along a direction")
     method_args(p)
     p.add_argument("--code", required=True, help="code file or image")
-    p.add_argument("--direction", required=True)
+    p.add_argument(
+        "--direction", required=True, help="direction file (from learn-direction, ganspace, sefa)"
+    )
     p.add_argument(
         "--strength",
         type=flag_type(float),
