@@ -67,13 +67,20 @@ ENCODERS = {
         "HFGI consultation branch and ADA on demo_e4e (batch 8)",
         "configs/hfgi/demo_hfgi.yaml",
     ),
+    "demo_hyperstyle": (
+        "HyperStyle hypernetwork on demo_e4e (batch 8, 2 scored iterations per batch, 5 at"
+        " inversion)",
+        "configs/hyperstyle/demo_hyperstyle.yaml",
+    ),
 }
 
 # Where a demo encoder is used besides the demo benchmark (or instead of it).
 USED_FOR = {
     "demo_psp": "the demo benchmark and the class direction of scripts/demo_edit.py",
     "demo_padinv": "the demo benchmark and the blending / custom edit of scripts/demo_edit.py",
-    "demo_e4e": "the demo benchmark, and the frozen base of demo_sdic and demo_hfgi",
+    "demo_e4e": (
+        "the demo benchmark, and the frozen base of demo_sdic, demo_hfgi and demo_hyperstyle"
+    ),
     "demo_latentmap": "the demo benchmark and scripts/demo_latentmap.py",
     "demo_latentmap_masked": "scripts/demo_latentmap.py (masked inputs)",
 }
