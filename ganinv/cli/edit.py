@@ -260,6 +260,16 @@ def _generator(args: argparse.Namespace) -> Any:
     return load_generator(args.generator, resolve_device(args.device))
 
 
+def _generator_record(args: argparse.Namespace) -> dict[str, str]:
+    """Which generator a closed-form direction comes from: as given, and the file's sha256."""
+    from ganinv.weights.cache import sha256_file
+
+    record = {"generator": str(args.generator)}
+    if Path(args.generator).is_file():  # else a catalogue name (its card has the sha256)
+        record["generator_sha256"] = sha256_file(args.generator)
+    return record
+
+
 def _ganspace(args: argparse.Namespace) -> int:
     from ganinv.editing.directions import write_direction
     from ganinv.editing.ganspace import ganspace_direction, ganspace_pca
@@ -269,7 +279,7 @@ def _ganspace(args: argparse.Namespace) -> int:
         generator, args.samples, args.seed, components=max(80, args.component + 1)
     )
     direction, info = ganspace_direction(result, args.component, args.layers, generator.num_ws)
-    write_direction(args.out, direction, {**info, "generator": str(args.generator)})
+    write_direction(args.out, direction, {**info, **_generator_record(args)})
     print(
         f"GANSpace component {args.component} on W+ rows {info['layers'][0]}..."
         f"{info['layers'][1] - 1}: {info['explained_variance_ratio']:.1%} of the variance of "
@@ -286,7 +296,7 @@ def _sefa(args: argparse.Namespace) -> int:
     generator = _generator(args)
     result = sefa(generator, args.layers, args.normalize_rows)
     direction, info = sefa_direction(result, args.component, generator.num_ws)
-    write_direction(args.out, direction, {**info, "generator": str(args.generator)})
+    write_direction(args.out, direction, {**info, **_generator_record(args)})
     print(
         f"SeFa direction {args.component} on W+ rows {info['layers'][0]}..."
         f"{info['layers'][1] - 1} ({', '.join(result.layer_names)}): eigenvalue "

@@ -4,6 +4,7 @@ protocol records, class labels from `data convert`'s dataset.json, the labelled 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import json
 from pathlib import Path
@@ -61,6 +62,8 @@ def test_ganspace_and_sefa_commands_write_direction_files(world, tmp_path):
     assert info["method"] == "ganspace" and info["samples"] == 2000 and info["seed"] == 3
     assert info["layers"] == [2, 5] and info["component"] == 1
     assert info["generator"] == str(world["generator"])
+    digest = hashlib.sha256(world["generator"].read_bytes()).hexdigest()
+    assert info["generator_sha256"] == digest
 
     out = tmp_path / "sefa.safetensors"
     status, stdout, stderr = run_cli(
