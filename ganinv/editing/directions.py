@@ -20,18 +20,18 @@ from typing import Any
 
 import torch
 
-from ganinv.checkpoints.safe_load import check_tensor, read_file, torch_load
+# The file format is read below the harness (the editability benchmark reads it too).
+from ganinv.checkpoints.direction_file import (
+    DIRECTION_FORMAT,
+    check_direction_shape,
+    load_direction_file,
+)
+from ganinv.checkpoints.safe_load import read_file
 from ganinv.core.errors import GanInvError
-from ganinv.core.safetensors_io import read_table, read_tensors, write_file
+from ganinv.core.safetensors_io import write_file
 from ganinv.core.space import Code
 
-DIRECTION_FORMAT = "ganinv-direction"
-# A W+ direction at 1024 px holds 18 * 512 = 9,216 values; a file claiming far more is not one.
-MAX_DIRECTION_VALUES = 1 << 20
 MAX_LABELS_BYTES = 64 << 20
-# dtype names as torch (.pt) and safetensors (.safetensors) spell them.
-_FLOAT_DTYPES = {"torch.float32", "torch.float16", "torch.bfloat16", "torch.float64"}
-_FLOAT_DTYPES |= {"F32", "F16", "BF16", "F64"}
 _LABELS = {0: 0, 1: 1, "0": 0, "1": 1}
 
 
@@ -268,6 +268,8 @@ def _label_items(text: str, path: Path) -> list[tuple[str, Any]]:
     """(name, raw label) pairs from any of the three layouts."""
     if path.suffix.lower() == ".json":
         raw = _json(text, f"labels file {str(path)!r}")
+        if isinstance(raw, dict) and set(raw) == {"labels"} and raw["labels"] is None:
+            raise GanInvError(f"{str(path)!r} holds no labels (the converted data set had none)")
         if isinstance(raw, dict) and set(raw) == {"labels"} and isinstance(raw["labels"], list):
             pairs = raw["labels"]  # dataset.json of `ganinv data convert`
             if not all(isinstance(p, list) and len(p) == 2 for p in pairs):
@@ -355,7 +357,9 @@ def write_direction(
 ) -> Path:
     """A direction file: tensor ``direction`` ([w_dim] or [num_ws, w_dim]) and the JSON protocol
     record ``info`` in the header (every method writes this one format)."""
-    _check_shape(tuple(direction.shape), str(direction.dtype), f"direction for {str(path)!r}")
+    check_direction_shape(
+        tuple(direction.shape), str(direction.dtype), f"direction for {str(path)!r}"
+    )
     header = {"format": DIRECTION_FORMAT, "info": json.dumps(info)}
     return write_file(path, {"direction": direction.detach().float().cpu().contiguous()}, header)
 
@@ -363,59 +367,7 @@ def write_direction(
 def load_direction(path: str | os.PathLike[str]) -> tuple[torch.Tensor, dict[str, Any]]:
     """A direction file (from `save_direction`, or any safetensors with a ``direction`` tensor,
     or a ``.pt`` tensor loaded weights-only), checked before anything is allocated for it."""
-    path = Path(path)
-    if not path.exists():
-        raise GanInvError(f"direction file {str(path)!r} does not exist")
-    if path.suffix == ".safetensors":
-        return _safetensors_direction(path)
-    what = f"direction file {str(path)!r}"
-    value = torch_load(path, what, kind="a direction (a tensor or {'direction': tensor})")
-    if isinstance(value, dict) and "direction" in value:
-        value = value["direction"]
-    if not isinstance(value, torch.Tensor):
-        raise GanInvError(f"{what} holds a {type(value).__name__}, not a direction tensor")
-    _check_shape(tuple(value.shape), str(value.dtype), what)
-    return _check_values(check_tensor(value, what), what), {}
-
-
-def _safetensors_direction(path: Path) -> tuple[torch.Tensor, dict[str, Any]]:
-    what = f"direction file {str(path)!r}"
-    header, table = read_table(path, "direction file")
-    if "direction" not in table:
-        raise GanInvError(f"{what} has no 'direction' tensor (it holds {sorted(table)[:5]})")
-    _check_shape(table["direction"].shape, table["direction"].dtype, what)
-    # Every tensor of the file is read below: their total is bounded too, not just the direction.
-    total = sum(info.numel for info in table.values())
-    if total > MAX_DIRECTION_VALUES:
-        raise GanInvError(
-            f"{what} holds {total:,} values in {len(table)} tensors; a direction file holds one "
-            f"direction of at most {MAX_DIRECTION_VALUES:,}"
-        )
-    info = _json(header.get("info", "{}"), f"{what} header field 'info'")
-    if not isinstance(info, dict):
-        raise GanInvError(f"{what} header field 'info' must be a JSON object")
-    direction = read_tensors(path, "direction file")["direction"]
-    return _check_values(check_tensor(direction, what), what), info
-
-
-def _check_shape(shape: tuple[int, ...], dtype: str, what: str) -> None:
-    """A direction is [w_dim] or [num_ws, w_dim] floats of bounded size (checked before reading)."""
-    count = 1
-    for size in shape:
-        count *= size
-    if len(shape) not in (1, 2) or count == 0 or count > MAX_DIRECTION_VALUES:
-        raise GanInvError(
-            f"{what}: 'direction' has shape {list(shape)}; expected [w_dim] or [num_ws, w_dim] "
-            f"with at most {MAX_DIRECTION_VALUES:,} values"
-        )
-    if dtype not in _FLOAT_DTYPES:
-        raise GanInvError(f"{what}: 'direction' has dtype {dtype}; expected floating point")
-
-
-def _check_values(direction: torch.Tensor, what: str) -> torch.Tensor:
-    if not bool(torch.isfinite(direction).all()):
-        raise GanInvError(f"{what}: 'direction' holds NaN or infinite values")
-    return direction
+    return load_direction_file(path)
 
 
 def _json(text: str, what: str) -> Any:
