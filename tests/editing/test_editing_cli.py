@@ -7,6 +7,7 @@ import contextlib
 import hashlib
 import io
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -100,6 +101,25 @@ def test_class_labels_from_data_convert_choose_positive_and_negative(tmp_path):
     csv.write_text("name,label\na.png,six\n")
     with pytest.raises(GanInvError, match="not a class number"):
         read_labels(csv, positive=[6], negative=[0])
+
+
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ('{"labels": null}', "holds no labels"),
+        ('{"labels": [["a.png", 1, 2]]}', "list of [name, class] pairs"),
+        ('{"labels": [["a.png", 1.0]]}', "not a class number"),
+        ('{"labels": [["a.png", true]]}', "not a class number"),
+        ('{"labels": [["a.png", "1e3"]]}', "not a class number"),
+    ],
+    ids=["null", "triple", "float", "bool", "exponent"],
+)
+def test_hostile_class_labels_are_one_line_errors(tmp_path, text, words):
+    labels = tmp_path / "dataset.json"
+    labels.write_text(text)
+    with pytest.raises(GanInvError, match=re.escape(words)) as excinfo:
+        read_labels(labels, positive=[1], negative=[0])
+    assert "\n" not in str(excinfo.value) and "dataset.json" in str(excinfo.value)
 
 
 def test_learn_direction_on_class_labels_with_the_svm_then_apply_writes_a_figure(world, tmp_path):
