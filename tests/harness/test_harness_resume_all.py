@@ -199,6 +199,24 @@ RECIPES = {
         },
         "extra_loss_weights": {"f_recon": 0.01},
     },
+    "sfe": lambda world: {  # phase 2: H trained on edit pairs drawn from the global RNG
+        "method": {
+            "space": {"name": "sfe", "feature_resolution": 8},
+            "encoder": {
+                "name": "sfe",
+                "phase": "editor",
+                "input_resolution": 16,
+                "units": [1, 1, 1, 1],
+                "widths": [8, 8, 16, 16],
+                "fuser_blocks": 1,
+                "editor_blocks": 1,
+                "e4e_checkpoint": _e4e_base(world),
+                "edit_losses": {"mse": 1.0},
+                "directions": {"pca": {"count": 2, "strengths": [-2.0, 2.0], "samples": 64}},
+            },
+        },
+        "extra_loss_weights": {"edit": 1.0},
+    },
     "latentmap": lambda world: {
         "method": {
             "space": "w",
