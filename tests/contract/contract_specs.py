@@ -24,6 +24,7 @@ SPACE_ARGS: dict[str, dict[str, Any]] = {
         "w_std_samples": 200,
     },
     "fspace": {"feature_resolution": 8, "w_std_samples": 200},
+    "sfe": {"feature_resolution": 8, "w_std_samples": 200},
 }
 # pSp-style backbones, for every encoder whose constructor takes these arguments.
 BACKBONE = {
@@ -33,6 +34,7 @@ BACKBONE = {
     "widths": [8, 8, 16, 16],
 }
 ENCODER_ARGS: dict[str, dict[str, Any]] = {
+    "sfe": {"fuser_blocks": 1, "w_branch_losses": {"mse": 1.0}},
     "e4e": {"progressive_start": None, "w_discriminator": False},
     "restyle_psp": {"train_steps": 2, "inference_steps": 2},
     "restyle_e4e": {"train_steps": 2, "inference_steps": 2, "progressive_start": 1},
@@ -82,6 +84,7 @@ ENCODER_SPACE = {
     "hyperstyle": "wplus",
     "hfgi": "hfgi",
     "feature_style": "fspace",
+    "sfe": "sfe",
     "generic": "wplus",
 }
 REFINER_ARGS: dict[str, dict[str, Any]] = {
