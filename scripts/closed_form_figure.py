@@ -4,7 +4,9 @@ columns = strengths, one base sample), as `ganinv edit ganspace|sefa` compute th
   python scripts/closed_form_figure.py [--generator FILE] [--out docs/assets] [--components 5]
       [--samples 300000]
 
-Writes ``ganspace_<name>.png`` and ``sefa_<name>.png`` and prints each component's record.
+Writes ``ganspace_<name>.png``, ``sefa_<name>.png`` and ``ganspace_layers_<name>.png`` (the first
+component on the coarse rows, the fine rows and all rows: GANSpace's layer-wise edits
+E(u_i, j-k)) and prints each component's record.
 """
 
 from __future__ import annotations
@@ -66,6 +68,20 @@ def main() -> None:
         ],
         title=f"GANSpace on {name}: top {k} PCs of {args.samples:,} w (seed {args.seed}), "
         f"all {generator.num_ws} W+ rows; base sample seed {args.base_seed}, psi {args.psi}",
+        tile=64,
+    )
+    print(f"wrote {path}")
+
+    half = generator.num_ws // 2
+    ranges = [(0, half), (half, generator.num_ws), (0, generator.num_ws)]
+    ranged = [ganspace_direction(pca, 0, r, generator.num_ws)[0] for r in ranges]
+    columns = render_edits(generator, base, ranged, args.strengths)
+    path = save_labelled_grid(
+        out / f"ganspace_layers_{name}.png",
+        [(f"{s:+g} sigma", c) for s, c in zip(args.strengths, columns)],
+        row_labels=[f"PC0 rows {a}-{b - 1}" for a, b in ranges],
+        title=f"GANSpace PC0 on {name} applied to W+ rows {ranges[0][0]}-{half - 1} (coarse), "
+        f"{half}-{generator.num_ws - 1} (fine) and all; base sample seed {args.base_seed}",
         tile=64,
     )
     print(f"wrote {path}")

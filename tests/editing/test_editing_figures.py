@@ -45,7 +45,7 @@ def test_closed_form_figure_script_on_a_tiny_generator(tmp_path, monkeypatch, ca
     runpy.run_path(str(SCRIPT), run_name="__main__")
     printed = capsys.readouterr().out
     assert "wrote" in printed and "explained_variance_ratio" in printed
-    for name in ("ganspace_tiny.png", "sefa_tiny.png"):
+    for name in ("ganspace_tiny.png", "sefa_tiny.png", "ganspace_layers_tiny.png"):
         figure = np.asarray(Image.open(tmp_path / name).convert("RGB"))
         # Two rows of 64 px tiles under the title and headers; three strength columns.
         assert figure.shape[0] > 2 * 64 and figure.shape[1] > 3 * 64
