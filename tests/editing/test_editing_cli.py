@@ -162,6 +162,22 @@ def test_learn_direction_on_class_labels_with_the_svm_then_apply_writes_a_figure
     np.testing.assert_array_equal(right[::6, ::6], tile)
     assert (figure[:y] < 128).any()  # the column titles are drawn above the tiles
 
+    # blend and custom draw their inputs beside the result too: 2 and 3 inputs plus the result.
+    a, b = codes / "00000000.safetensors", codes / "00000001.safetensors"
+    for command, inputs in (
+        (["blend", "--structure", a, "--appearance", b], 2),
+        (["custom", "--source", a, "--edited", b, "--target", a], 3),
+    ):
+        out = tmp_path / command[0]
+        status, stdout, stderr = run_cli(
+            "edit", *command, "--method", world["method"], "--out", out, "--device", "cpu"
+        )
+        assert status == 0, stderr
+        figure = np.asarray(Image.open(out / "figure.png").convert("RGB"))
+        assert figure.shape[1] == 4 + (inputs + 1) * (96 + 4)
+        result = np.asarray(Image.open(out / f"{command[0]}.png").convert("RGB"))
+        np.testing.assert_array_equal(figure[-4 - 96 : -4, -4 - 96 : -4][::6, ::6], result)
+
 
 @pytest.mark.parametrize(
     ("command_line", "flag"),
