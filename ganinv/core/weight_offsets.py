@@ -154,3 +154,20 @@ def hooks_with_active_offsets(hooks: SynthesisHooks | None) -> SynthesisHooks | 
     if not active:
         return hooks
     return WeightOffsetHooks(active, hooks)
+
+
+def tuned_copy(generator: Generator, offsets: dict[str, torch.Tensor], index: int) -> Generator:
+    """A standalone copy of `generator` whose weights are ``W + offsets[layer][index]`` (what image
+    `index` of a code renders with); the shared generator is not changed."""
+    import copy
+
+    batch = next(iter(offsets.values())).shape[0] if offsets else 1
+    check_offsets(generator, offsets, batch)
+    if not 0 <= index < batch:
+        raise GanInvError(f"image index {index} is out of range; the code holds {batch} images")
+    tuned = copy.deepcopy(generator)
+    params = tuned.weight_parameters()
+    with torch.no_grad():
+        for name, value in offsets.items():
+            params[name].add_(value[index].to(params[name]))
+    return tuned

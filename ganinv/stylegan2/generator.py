@@ -89,6 +89,19 @@ class SynthesisBlock(nn.Module):
             self.register_buffer("resample_filter", ops.setup_filter(), persistent=False)
 
 
+def _tuned_weight(
+    layer: nn.Module, info: LayerInfo, hooks: SynthesisHooks | None
+) -> torch.Tensor | None:
+    """The layer's weight plus the hooks' offset, computed once per synthesis: [O, I, k, k] for
+    an offset of the whole batch ([1, ...]), [B, O, I, k, k] for per-image offsets; None when
+    there is no offset (the layer uses its own weight, the plain path)."""
+    offset = hooks.weight_offset(info) if hooks is not None else None
+    if offset is None:
+        return None
+    weight = layer.weight + offset
+    return weight[0] if weight.shape[0] == 1 else weight
+
+
 @GENERATORS.register("stylegan2")
 class StyleGAN2Generator(Generator):
     """StyleGAN2 generator: z [B, z_dim] -> images [B, img_channels, R, R] in about [-1, 1].
@@ -239,8 +252,7 @@ class StyleGAN2Generator(Generator):
                 x = self._run_conv(block.conv0, next(layers), x, ws, hooks, noise_mode)
             x = self._run_conv(block.conv1, next(layers), x, ws, hooks, noise_mode)
             info = next(layers)
-            offset = hooks.weight_offset(info) if hooks is not None else None
-            y = block.torgb(x, ws[:, info.w_index], offset)
+            y = block.torgb(x, ws[:, info.w_index], _tuned_weight(block.torgb, info, hooks))
             img = y if img is None else ops.upsample2d(img, block.resample_filter) + y
             if hooks is not None:
                 img = hooks.feature(info, img)
@@ -256,12 +268,12 @@ class StyleGAN2Generator(Generator):
         hooks: SynthesisHooks | None,
         noise_mode: str,
     ) -> torch.Tensor:
-        offset = hooks.weight_offset(info) if hooks is not None else None
-        x, dcoefs = layer.modulate(x, ws[:, info.w_index], offset)
+        weight = _tuned_weight(layer, info, hooks)
+        x, dcoefs = layer.modulate(x, ws[:, info.w_index], weight)
         border = None
         if hooks is not None and info.kind == "conv":
             border = hooks.padding(info, x)
-        x = layer.finish(layer.convolve(x, border, offset), dcoefs, noise_mode)
+        x = layer.finish(layer.convolve(x, border, weight), dcoefs, noise_mode)
         if hooks is not None:
             x = hooks.feature(info, x)
         return x

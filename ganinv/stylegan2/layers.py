@@ -102,40 +102,34 @@ class SynthesisLayer(nn.Module):
         self.register_buffer("resample_filter", ops.setup_filter(), persistent=False)
 
     def modulate(
-        self, x: torch.Tensor, w: torch.Tensor, weight_offset: torch.Tensor | None = None
+        self, x: torch.Tensor, w: torch.Tensor, weight: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """(x * s, demodulation coefficients [B, O]) for input x [B, I, H, W] and w [B, w_dim];
-        `weight_offset` [B or 1, O, I, 3, 3]: demodulate for the weights ``W + offset``."""
+        """(x * s, demodulation coefficients [B, O]) for input x [B, I, H, W] and w [B, w_dim].
+
+        `weight`: the weights to demodulate for, [O, I, 3, 3] or one per image [B, O, I, 3, 3]
+        (a code's tuned weights); None: the layer's own.
+        """
         styles = self.affine(w)  # [B, I]
-        if weight_offset is None:
+        weight = self.weight if weight is None else weight
+        if weight.ndim == 4:
             # sum_{i,k} (W[o,i,k] s_i)^2 = sum_i s_i^2 sum_k W[o,i,k]^2: one [B, I] x [I, O] matmul.
-            dcoefs = (styles.square() @ self.weight.square().sum(dim=[2, 3]).t() + 1e-8).rsqrt()
+            dcoefs = (styles.square() @ weight.square().sum(dim=[2, 3]).t() + 1e-8).rsqrt()
         else:
-            energy = (self.weight + weight_offset).square().sum(dim=[3, 4])  # [B or 1, O, I]
-            dcoefs = (
-                torch.einsum("bi,boi->bo", styles.square(), energy.expand(styles.shape[0], -1, -1))
-                + 1e-8
-            ).rsqrt()
+            energy = weight.square().sum(dim=[3, 4])  # [B, O, I]
+            dcoefs = (torch.bmm(energy, styles.square().unsqueeze(2)).squeeze(2) + 1e-8).rsqrt()
         return x * styles.reshape(styles.shape[0], -1, 1, 1), dcoefs
 
     def convolve(
         self,
         x: torch.Tensor,
         border: torch.Tensor | None = None,
-        weight_offset: torch.Tensor | None = None,
+        weight: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """The convolution of a modulated input (zero padding, or the given border map), with
-        the shared weight, or with ``W + weight_offset`` ([B or 1, O, I, 3, 3])."""
-        if weight_offset is None:
-            return self._convolve_one(x, border, self.weight)
-        weight = self.weight + weight_offset
-        if weight.shape[0] == 1:  # one tuned weight for the whole batch
-            return self._convolve_one(x, border, weight[0])
-        return self._convolve_per_image(x, border, weight)
-
-    def _convolve_one(
-        self, x: torch.Tensor, border: torch.Tensor | None, weight: torch.Tensor
-    ) -> torch.Tensor:
+        """The convolution of a modulated input (zero padding, or the given border map) with the
+        layer's weight, or with `weight` [O, I, 3, 3] or one per image [B, O, I, 3, 3]."""
+        weight = self.weight if weight is None else weight
+        if weight.ndim == 5:
+            return self._convolve_per_image(x, border, weight)
         if self.up:
             return ops.conv_up2d(x, weight, self.resample_filter)
         if border is None:
@@ -232,17 +226,18 @@ class ToRGBLayer(nn.Module):
         self.weight_gain = 1.0 / math.sqrt(in_channels)
 
     def forward(
-        self, x: torch.Tensor, w: torch.Tensor, weight_offset: torch.Tensor | None = None
+        self, x: torch.Tensor, w: torch.Tensor, weight: torch.Tensor | None = None
     ) -> torch.Tensor:
-        """x [B, I, H, W], w [B, w_dim] -> [B, O, H, W]; `weight_offset` [B or 1, O, I, 1, 1]
-        renders with the weights ``W + offset``."""
+        """x [B, I, H, W], w [B, w_dim] -> [B, O, H, W]; `weight` replaces the layer's own:
+        [O, I, 1, 1] or one per image [B, O, I, 1, 1] (a code's tuned weights)."""
         styles = self.affine(w) * self.weight_gain  # [B, I]
+        weight = self.weight if weight is None else weight
         # Fold the per-sample style into a [B, O, I] weight: one batched matmul over the pixels
         # instead of materialising x * s.
-        if weight_offset is None:
-            weight = self.weight[:, :, 0, 0].unsqueeze(0) * styles.unsqueeze(1)
+        if weight.ndim == 4:
+            weight = weight[:, :, 0, 0].unsqueeze(0) * styles.unsqueeze(1)
         else:
-            weight = (self.weight + weight_offset)[:, :, :, 0, 0] * styles.unsqueeze(1)
+            weight = weight[:, :, :, 0, 0] * styles.unsqueeze(1)
         b, _, h, w_ = x.shape
         out = torch.baddbmm(self.bias.reshape(1, -1, 1), weight, x.reshape(b, -1, h * w_))
         return _clamp(out.reshape(b, -1, h, w_), self.conv_clamp)

@@ -90,6 +90,16 @@ ENCODER_SPACE = {
 REFINER_ARGS: dict[str, dict[str, Any]] = {
     "optimize": {"steps": 20, "lr": 0.05, "latent_noise": 0.0, "losses": {"mse": 1.0}},
     "idinvert_optimize": {"steps": 20, "lr": 0.05, "lambda_dom": 0.5, "losses": {"mse": 1.0}},
+    "pti": {
+        "pivot_steps": 10,
+        "pivot_lr": 0.05,
+        "pivot_losses": {"mse": 1.0},
+        "pivot_latent_noise": 0.0,
+        "tune_steps": 10,
+        "tune_lr": 0.01,
+        "lpips_lambda": 0.0,
+        "lpips_threshold": None,
+    },
 }
 
 
