@@ -65,6 +65,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="share of the codes held out to measure accuracy",
     )
     p.add_argument("--seed", type=flag_type(Seed), default=0, help="seed of the held-out split")
+    p.add_argument(
+        "--orthogonal-to",
+        nargs="+",
+        default=[],
+        metavar="DIRECTION",
+        help="InterFaceGAN's conditional boundary: remove the learned direction's components "
+        "along these direction files (attributes the edit should not change)",
+    )
 
     def closed_form_args(q: argparse.ArgumentParser) -> None:
         q.add_argument("--generator", required=True, help="generator file or catalogue name")
@@ -243,6 +251,13 @@ def _learn(args: argparse.Namespace) -> int:
         classifier=args.classifier,
         svm_c=args.svm_c,
     )
+    if args.orthogonal_to:
+        from ganinv.editing.conditional import project_out
+        from ganinv.editing.directions import load_direction
+
+        conditions = [load_direction(path)[0] for path in args.orthogonal_to]
+        learned.direction = project_out(learned.direction, conditions)
+        learned.conditions = [str(path) for path in args.orthogonal_to]
     save_direction(args.out, learned)
     val = "n/a" if learned.val_accuracy is None else f"{learned.val_accuracy:.3f}"
     print(

@@ -14,7 +14,7 @@ import csv
 import json
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -47,9 +47,13 @@ class LearnedDirection:
     num_positive: int
     num_negative: int
     classifier: str = "logistic"
+    # Condition direction files projected out (`conditional.project_out`); the accuracies are
+    # the classifier's, before the projection.
+    conditions: list[str] = field(default_factory=list)
 
     def info(self) -> dict[str, Any]:
-        return {
+        extra = {"conditions": self.conditions} if self.conditions else {}
+        return extra | {
             "method": "interfacegan",
             "classifier": self.classifier,
             "part": self.part,
