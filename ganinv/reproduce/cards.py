@@ -36,6 +36,7 @@ FileFormat = Literal[
     "ganinv_direction",  # an edit-direction file (ganinv.checkpoints.direction_file)
     "hammer",  # Hammer / genforce .pth {'models': {...}} (PadInv's release): not readable yet
     "tf_pickle",  # official TensorFlow StyleGAN2 .pkl: not readable (needs a conversion)
+    "torch_checkpoint",  # a method's own torch .pt (e.g. StyleFeatureEditor's): not readable
 ]
 READABLE_FORMATS = (
     "nvlabs",
