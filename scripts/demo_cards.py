@@ -72,6 +72,14 @@ ENCODERS = {
         " inversion)",
         "configs/hyperstyle/demo_hyperstyle.yaml",
     ),
+    "demo_sfe_inverter": (
+        "StyleFeatureEditor inverter, phase 1 (F space: W+ plus the 16 px feature; batch 8)",
+        "configs/sfe/demo_sfe_inverter.yaml",
+    ),
+    "demo_sfe": (
+        "StyleFeatureEditor feature editor, phase 2, on demo_sfe_inverter and demo_e4e (batch 8)",
+        "configs/sfe/demo_sfe.yaml",
+    ),
 }
 
 # Where a demo encoder is used besides the demo benchmark (or instead of it).
@@ -83,6 +91,8 @@ USED_FOR = {
     ),
     "demo_latentmap": "the demo benchmark and scripts/demo_latentmap.py",
     "demo_latentmap_masked": "scripts/demo_latentmap.py (masked inputs)",
+    "demo_sfe_inverter": "the frozen inverter of demo_sfe (configs/sfe/demo_sfe.yaml)",
+    "demo_sfe": "the SFE demo bench and editability check (configs/sfe/demo_sfe*_bench.yaml)",
 }
 
 
