@@ -55,6 +55,10 @@ def _resolve(path_or_name: str | os.PathLike[str]) -> Path:
     name = str(path_or_name)
     if os.sep in name or (os.altsep and os.altsep in name):
         raise GanInvError(f"no such checkpoint file: {path_or_name}")
+    from ganinv.core.assets import asset_path, find_asset
+
+    if find_asset(name) is not None:  # a registry card (e.g. demo_fmnist32_stylegan2)
+        return asset_path(name)
     try:
         from ganinv.weights import weights_path
     except ImportError as exc:  # the weights catalogue is optional
@@ -63,8 +67,8 @@ def _resolve(path_or_name: str | os.PathLike[str]) -> Path:
         return weights_path(name)
     except GanInvError as exc:
         raise GanInvError(
-            f"{path_or_name!r} is neither a checkpoint file nor a usable weights-catalogue name: "
-            f"{exc}"
+            f"{path_or_name!r} is neither a checkpoint file, a registry card nor a usable "
+            f"weights-catalogue name (`ganinv weights list`): {exc}"
         ) from exc
 
 
@@ -99,7 +103,8 @@ def _one(path_or_name: str | os.PathLike[str], role: str, device: str | torch.de
 
 
 def load_generator(path_or_name: str | os.PathLike[str], device: str | torch.device = "cpu") -> Any:
-    """A `StyleGAN2Generator` (frozen, eval) from a file or a weights-catalogue name."""
+    """A `StyleGAN2Generator` (frozen, eval) from a file, a registry card name (e.g.
+    ``demo_fmnist32_stylegan2``) or a weights-catalogue name."""
     return _one(path_or_name, "generator", device)
 
 

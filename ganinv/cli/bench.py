@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import os
 
+from ganinv.cli.options import add_device
+
 NAME = "bench"
 HELP = "benchmark a grid of methods: Markdown/CSV/JSON/LaTeX tables, image grids, HTML report"
 
@@ -17,7 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("overrides", nargs="*", help="key.sub=value overrides")
     parser.add_argument("--resume", action="store_true", help="skip methods that finished before")
-    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    add_device(parser)
 
 
 def run(args: argparse.Namespace) -> int:

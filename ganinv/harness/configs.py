@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 from typing import Any, TypeVar
 
+from ganinv.core.assets import looks_like_name
 from ganinv.core.config import apply_overrides, from_dict, read_yaml, to_dict
 from ganinv.core.config_paths import absolute_paths
 from ganinv.harness.schema import MethodConfig
@@ -29,12 +30,13 @@ def load(schema: type[C], source: Any, overrides: list[str] | tuple[str, ...] = 
 
 def load_method(source: Any, overrides: list[str] | tuple[str, ...] = ()) -> MethodConfig:
     """A method from: a MethodConfig; a mapping or YAML file holding one, or holding a ``method:``
-    section (train/eval configs); or an exported encoder ``.safetensors`` file."""
+    section (train/eval configs); an exported encoder ``.safetensors`` file, or the name of its
+    registry card (``demo_psp``)."""
     if isinstance(source, MethodConfig):
         return load(MethodConfig, source, overrides)
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
-        if path.suffix == ".safetensors":
+        if path.suffix == ".safetensors" or looks_like_name(source):  # a file or a card name
             return load(MethodConfig, {"encoder_checkpoint": str(path)}, overrides)
         source = read_yaml(path)
     data = dict(source)

@@ -8,6 +8,7 @@ through the `datasets` registry and brings its own transform.
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,8 @@ import torch.nn.functional as F
 import yaml
 
 from ganinv.core.errors import GanInvError
+
+logger = logging.getLogger("ganinv.inputs")
 
 INPUT_TRANSFORM = "centre crop to square, bilinear antialiased resize to the generator resolution"
 _SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff", ".gif"}
@@ -171,7 +174,34 @@ def load_inputs_recorded(
     names, sources = [f.stem for f in files], [f.name for f in files]
     _check_names(names, sources, f"--input {str(path)!r}")
     images = torch.stack([read_image(f, resolution) for f in files])
+    _warn_if_upsampled(files, resolution, path)
     return Inputs(images, names, sources)
+
+
+def _warn_if_upsampled(files: list[Path], resolution: int, source: Path) -> None:
+    """Small images are resized up to the generator's side; a generator trained on padded images
+    (the demo one: 28 px Fashion-MNIST padded by 2 px of black to 32) wants padding instead."""
+    from PIL import Image
+
+    try:
+        with Image.open(files[0]) as first:
+            side = min(first.size)
+    except (OSError, ValueError):  # already decoded once; a failure here only skips the hint
+        return
+    if side >= resolution:
+        return
+    folder = source if source.is_dir() else source.parent
+    hint = ""
+    if (resolution - side) % 2 == 0:
+        pad = (resolution - side) // 2
+        hint = (
+            f"; if the generator was trained on images padded with black (the demo generator: "
+            f"28 px Fashion-MNIST padded by 2 px), pad instead: --input "
+            f"'{{name: folder, path: {folder}, resolution: {side}, pad: {pad}}}'"
+        )
+    logger.warning(
+        "input images of %d px are resized up to the generator's %d px%s", side, resolution, hint
+    )
 
 
 def load_inputs(

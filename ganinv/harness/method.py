@@ -29,6 +29,7 @@ from ganinv.checkpoints.encoder_file import (
 # Re-exported for callers of the harness; their public home is ganinv.checkpoints.encoder_file.
 from ganinv.checkpoints.encoder_file import load_exported_encoder as load_exported_encoder
 from ganinv.checkpoints.encoder_file import read_encoder_file as read_encoder_file
+from ganinv.core.assets import asset_path, looks_like_name
 from ganinv.core.components import build_component, spec_name
 from ganinv.core.config_paths import absolute_paths
 from ganinv.core.encoder import Encoder
@@ -101,6 +102,9 @@ def resolve_method_config(
     """Fill generator/space/encoder from an exported encoder and the default generator; file
     paths become absolute. Only the user's own `imports` are imported."""
     import_modules(config.imports)
+    if config.encoder_checkpoint and looks_like_name(config.encoder_checkpoint):
+        # a registry card (e.g. demo_psp): its verified file
+        config = replace(config, encoder_checkpoint=str(asset_path(config.encoder_checkpoint)))
     if config.encoder_checkpoint:
         header = read_encoder_header(config.encoder_checkpoint)
         for part, spec in (("space", config.space), ("encoder", config.encoder)):

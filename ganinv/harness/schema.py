@@ -67,7 +67,7 @@ class MethodConfig:
     generator: PathOrName | None = None
     space: Spec | None = None
     encoder: Spec | None = None
-    encoder_checkpoint: PathStr | None = None
+    encoder_checkpoint: PathOrName | None = None  # a file or a registry card name
     refiner: Spec | None = None
     label: str = ""
     imports: list[str] = field(default_factory=list)
