@@ -1,7 +1,10 @@
 """Imports every module that registers built-in components (run once by the registry)."""
 
 # ruff: noqa: F401
-import ganinv.data  # datasets: folder, zip, lmdb, idx, fashion_mnist
+import ganinv.data.folder  # datasets: folder
+import ganinv.data.idx  # datasets: idx, fashion_mnist
+import ganinv.data.lmdb_dataset  # datasets: lmdb
+import ganinv.data.zip_archive  # datasets: zip
 import ganinv.losses.adversarial  # losses: adversarial
 import ganinv.losses.encoder_consistency  # losses: encoder_consistency
 import ganinv.losses.identity  # losses: id_arcface, id_facenet

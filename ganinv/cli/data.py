@@ -20,8 +20,7 @@ JpegQuality = Annotated[int, Range(low=1, high=100)]  # Pillow: jpeg and webp
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from ganinv.data.convert import ENCODINGS
-    from ganinv.data.transforms import RESIZE_MODES
+    from ganinv.data.options import ENCODINGS, RESIZE_MODES
 
     actions = parser.add_subparsers(dest="data_command", metavar="ACTION", required=True)
 
@@ -43,15 +42,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=flag_type(PositiveInt),
         help="centre-crop to a square and resize to this side",
     )
-    convert.add_argument("--resize", choices=RESIZE_MODES, default="antialias")
+    convert.add_argument(
+        "--resize",
+        choices=RESIZE_MODES,
+        default="antialias",
+        help="resize mode when --resolution is given (default antialias)",
+    )
     convert.add_argument(
         "--no-center-crop", action="store_true", help="with --resolution: stretch, do not crop"
     )
-    convert.add_argument("--encoding", choices=ENCODINGS, default="png")
+    convert.add_argument(
+        "--encoding",
+        choices=ENCODINGS,
+        default="png",
+        help="image encoding of DST (default png: identical pixels)",
+    )
     convert.add_argument(
         "--quality", type=flag_type(JpegQuality), default=95, help="for jpeg and webp"
     )
-    convert.add_argument("--on-error", choices=("raise", "skip"), default="raise")
+    convert.add_argument(
+        "--on-error",
+        choices=("raise", "skip"),
+        default="raise",
+        help="an undecodable image stops the conversion (raise) or is skipped and recorded",
+    )
     convert.add_argument("--overwrite", action="store_true", help="replace DST if it exists")
     _add_source_options(convert)
     convert.set_defaults(_data_run=_run_convert)
@@ -72,10 +86,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_source_options(parser: argparse.ArgumentParser) -> None:
-    from ganinv.data.split import SPLITS
+    from ganinv.data.options import SPLITS
 
-    parser.add_argument("--source-format", choices=SOURCE_FORMATS, default="auto")
-    parser.add_argument("--split", choices=SPLITS, default="all")
+    parser.add_argument(
+        "--source-format",
+        choices=SOURCE_FORMATS,
+        default="auto",
+        help="layout of SRC (default auto: detected from what SRC is)",
+    )
+    parser.add_argument(
+        "--split",
+        choices=SPLITS,
+        default="all",
+        help="which deterministic split of SRC to read (default all)",
+    )
     parser.add_argument("--limit", type=flag_type(PositiveInt), help="only the first N images")
 
 

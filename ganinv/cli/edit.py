@@ -151,7 +151,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--source", required=True, help="code file or image")
     p.add_argument("--edited", required=True, help="code file or image (edited copy of source)")
     p.add_argument("--target", required=True, help="code file or image")
-    p.add_argument("--alpha", type=flag_type(float), default=1.0)
+    p.add_argument(
+        "--alpha",
+        type=flag_type(float),
+        default=1.0,
+        help="strength of the pair's difference added to the target (default 1)",
+    )
     p.add_argument("--parts", nargs="+", default=None, help="code parts to change (default all)")
 
 

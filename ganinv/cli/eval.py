@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from ganinv.cli.options import add_device
+
 NAME = "eval"
 HELP = "evaluate one method on a test split (metrics with protocols, s/image, peak memory)"
 
@@ -11,7 +13,7 @@ HELP = "evaluate one method on a test split (metrics with protocols, s/image, pe
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("config", help="evaluation config (YAML)")
     parser.add_argument("overrides", nargs="*", help="key.sub=value overrides")
-    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    add_device(parser)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -13,8 +13,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import torch
-
+from ganinv.cli.options import add_overwrite
 from ganinv.core.config import NonNegativeInt, flag_type
 from ganinv.core.errors import GanInvError
 
@@ -32,23 +31,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--index", type=flag_type(NonNegativeInt), default=0, help="which image of the code (0)"
     )
-    parser.add_argument(
-        "--force", action="store_true", help="overwrite OUT if it is a ganinv network file"
-    )
+    add_overwrite(parser, "OUT")
 
 
 def _refuse_unless_replaceable(output: Path, force: bool) -> None:
     """A rosinality .pt carries no ganinv header, so an existing one is never overwritten; an
-    existing .safetensors only with --force and only when ganinv wrote it."""
+    existing .safetensors only with --overwrite and only when ganinv wrote it."""
     from ganinv.checkpoints.native import FORMAT, read_metadata
 
     if not (output.exists() or output.is_symlink()):
         return
     if not force:
-        raise GanInvError(f"{output} exists; pass --force to overwrite it")
+        raise GanInvError(f"{output} exists; pass --overwrite to replace it")
     if output.suffix == ".pt" or output.is_symlink() or not output.is_file():
         raise GanInvError(
-            f"{output}: --force replaces only ganinv network files (.safetensors with ganinv's "
+            f"{output}: --overwrite replaces only ganinv network files (.safetensors with ganinv's "
             "header); remove it yourself or choose another OUT"
         )
     try:
@@ -65,6 +62,8 @@ def _refuse_unless_replaceable(output: Path, force: bool) -> None:
 def check_export(original, offsets, index: int, output: Path, seed: int = 0) -> float:
     """Max |difference| between the file's generator and the original with image `index`'s
     offsets, on 4 W+ codes from seeded z."""
+    import torch
+
     from ganinv.checkpoints.load import load_generator
     from ganinv.core.weight_offsets import WeightOffsetHooks
 
@@ -89,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
     output = Path(args.output)
     if output.suffix not in FORMATS:
         raise GanInvError(f"OUT must end in .safetensors (ganinv) or .pt (rosinality): {output}")
-    _refuse_unless_replaceable(output, args.force)
+    _refuse_unless_replaceable(output, args.overwrite)
     code = Code.load(args.code)
     offsets = offsets_of(code.tensors)
     if not offsets:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from ganinv.cli.options import add_batch_size, add_device
 from ganinv.core.config import PositiveInt, flag_type
 
 NAME = "invert"
@@ -14,8 +15,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--method",
         required=True,
-        help="method YAML (or a config with a 'method:' section), or an exported "
-        "encoder .safetensors",
+        help="method YAML (or a config with a 'method:' section), an exported encoder "
+        ".safetensors, or an encoder's registry card name (e.g. demo_psp; `ganinv weights list`)",
     )
     parser.add_argument(
         "--input",
@@ -25,11 +26,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("overrides", nargs="*", help="key.sub=value overrides of the method")
-    parser.add_argument("--batch-size", type=flag_type(PositiveInt), default=8)
+    add_batch_size(parser, 8, "through the method")
     parser.add_argument(
         "--limit", type=flag_type(PositiveInt), default=None, help="at most this many images"
     )
-    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    add_device(parser)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -35,7 +35,10 @@ class _Parser(argparse.ArgumentParser):
     """Usage errors print one line, like every other user error (``-h`` prints the usage)."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message} (`{self.prog} -h` shows the usage)\n")
+        from ganinv.cli.options import suggest_override
+
+        hint = suggest_override(message)
+        self.exit(2, f"{self.prog}: error: {message}{hint} (`{self.prog} -h` shows the usage)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:

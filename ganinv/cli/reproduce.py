@@ -11,6 +11,7 @@ import argparse
 import json
 from pathlib import Path
 
+from ganinv.cli.options import add_device
 from ganinv.core.config import PositiveInt, flag_type
 
 NAME = "reproduce"
@@ -45,7 +46,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--json", help="also write the check report and plan to this JSON file")
     parser.add_argument("--resume", action="store_true", help="resume training and benchmark")
-    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    add_device(parser)
 
 
 def _print_report(report) -> None:
@@ -144,9 +145,12 @@ def run(args: argparse.Namespace) -> int:
     if recipe.targets:
         print("targets (see docs/reproduce.md for protocols):")
         for target in recipe.targets:
-            values = ", ".join(f"{k} {'?' if v is None else v}" for k, v in target.values.items())
-            state = "verified" if target.verified else "UNVERIFIED"
-            print(f"  {target.row}: {values or '(to transcribe)'}  [{state}; {target.source}]")
+            known = ", ".join(f"{k} {v}" for k, v in target.values.items() if v is not None)
+            unknown = [k for k, v in target.values.items() if v is None]
+            if unknown:
+                known += ("; " if known else "") + f"not transcribed: {', '.join(unknown)}"
+            state = "verified" if target.verified else "unverified"
+            print(f"  {target.row}: {known or 'not transcribed'}  [{state}; {target.source}]")
     missing = [n for n in report.needs if not n.ok]
     print()
     if report.ok:

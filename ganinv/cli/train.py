@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import argparse
 
+from ganinv.cli.options import add_device
+
 NAME = "train"
 HELP = "train an encoder-based method (resumable; data-parallel under torchrun)"
 
@@ -19,7 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="continue from OUT/checkpoints/latest.pt exactly where it stopped",
     )
-    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    add_device(parser)
 
 
 def run(args: argparse.Namespace) -> int:

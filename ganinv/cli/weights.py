@@ -7,7 +7,8 @@ import json
 import logging
 from pathlib import Path
 
-from ganinv.weights import CATALOG, cache_dir, install, status, verify
+from ganinv.cli.options import add_overwrite
+from ganinv.weights.catalog import CATALOG
 
 NAME = "weights"
 HELP = "list, verify, install and download weight files (LPIPS, VGG16, ArcFace, FaceNet, FID, GANs)"
@@ -27,7 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add.add_argument("name", nargs="?", choices=sorted(CATALOG), metavar="NAME")
     add.add_argument("--from", dest="source", help="path of the file to install (user weights)")
-    add.add_argument("--force", action="store_true", help="replace an installed file")
+    add_overwrite(add, "an installed file")
     fetch = actions.add_parser(
         "download",
         help="fetch a file that a catalogue entry or registry card links to (sha256 checked, "
@@ -52,16 +53,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ganinv.weights.cache import cache_dir
+    from ganinv.weights.manager import install, status, verify
+
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     if args.action == "list":
         records = status()
         if args.json:
-            print(json.dumps([r.__dict__ for r in records], indent=2))
+            from ganinv.core.assets import list_assets
+
+            assets = [
+                {**a.__dict__, "card": str(a.card), "path": str(a.path or "")}
+                for a in list_assets()
+            ]
+            print(
+                json.dumps({"weights": [r.__dict__ for r in records], "assets": assets}, indent=2)
+            )
             return 0
         print(f"cache: {cache_dir()}")
         for r in records:
             print(f"  {r.name:<18} {r.source:<9} {r.message:<22} {r.filename}")
             print(f"  {'':<18} {r.description}; used by {r.used_by}")
+        _list_assets()
         return 0
     if args.action == "verify":
         names = args.names or [r.name for r in status() if r.installed]
@@ -80,10 +93,24 @@ def run(args: argparse.Namespace) -> int:
             return 2
         for name, entry in CATALOG.items():
             if entry.automatic:
-                print(f"{name}: {install(name, force=args.force)}")
+                print(f"{name}: {install(name, force=args.overwrite)}")
         return 0
-    print(f"{args.name}: {install(args.name, args.source, force=args.force)}")
+    print(f"{args.name}: {install(args.name, args.source, force=args.overwrite)}")
     return 0
+
+
+def _list_assets() -> None:
+    """Registry cards that name a file: usable by name wherever a file is expected."""
+    from ganinv.core.assets import list_assets
+
+    print("\nassets by name (registry cards; `ganinv.load_generator(NAME)`, `--method NAME`):")
+    for asset in list_assets():
+        where = str(asset.path) if asset.path else "not here"
+        sha = asset.sha256[:16] + "..." if asset.sha256 else "no published sha256"
+        print(f"  {asset.name:<30} {asset.kind:<9} {where}")
+        print(
+            f"  {'':<30} {asset.title}; licence: {asset.licence}; sha256 {sha}; card {asset.card}"
+        )
 
 
 def _registry_folder(given: str | None) -> Path:
@@ -97,6 +124,7 @@ def _download(args: argparse.Namespace) -> int:
     from ganinv.core.errors import GanInvError
     from ganinv.weights.cache import cache_dir
     from ganinv.weights.download import Expected, download
+    from ganinv.weights.manager import install
 
     options = {"accept_unknown_hash": args.accept_unknown_hash, "resume": not args.no_resume}
     if args.name in CATALOG:

@@ -9,34 +9,36 @@ Public API:
     decode_image(data, name)     encoded bytes -> uint8 RGB [3, H, W] or ImageDecodeError
     convert_dataset, inspect_dataset, detect_format
 
-Importing this package registers the built-in datasets (`ganinv.builtins` imports it).
+The built-in datasets register when their modules are imported (`ganinv.builtins` imports
+them); names here load lazily, so `import ganinv.data.<module>` stays light (the CLI's help).
 See docs/data.md.
 """
 
-from ganinv.data.base import ImageDataset
-from ganinv.data.build import build_dataset, detect_format
-from ganinv.data.convert import convert_dataset
-from ganinv.data.decode import ImageDecodeError, decode_image
-from ganinv.data.folder import FolderDataset
-from ganinv.data.idx import FashionMnistDataset, IdxDataset
-from ganinv.data.info import inspect_dataset
-from ganinv.data.lmdb_dataset import LmdbDataset
-from ganinv.data.transforms import ImageTransform, resize_images
-from ganinv.data.zip_archive import ZipDataset
+from __future__ import annotations
 
-__all__ = [
-    "FashionMnistDataset",
-    "FolderDataset",
-    "IdxDataset",
-    "ImageDataset",
-    "ImageDecodeError",
-    "ImageTransform",
-    "LmdbDataset",
-    "ZipDataset",
-    "build_dataset",
-    "convert_dataset",
-    "decode_image",
-    "detect_format",
-    "inspect_dataset",
-    "resize_images",
-]
+import importlib
+from typing import Any
+
+_WHERE = {
+    "ImageDataset": "base",
+    "build_dataset": "build",
+    "detect_format": "build",
+    "convert_dataset": "convert",
+    "ImageDecodeError": "decode",
+    "decode_image": "decode",
+    "FolderDataset": "folder",
+    "FashionMnistDataset": "idx",
+    "IdxDataset": "idx",
+    "inspect_dataset": "info",
+    "LmdbDataset": "lmdb_dataset",
+    "ImageTransform": "transforms",
+    "resize_images": "transforms",
+    "ZipDataset": "zip_archive",
+}
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'ganinv.data' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"ganinv.data.{_WHERE[name]}"), name)

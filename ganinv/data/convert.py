@@ -13,12 +13,12 @@ from tqdm import tqdm
 from ganinv.core.errors import GanInvError
 from ganinv.data.base import ImageDataset
 from ganinv.data.decode import ImageDecodeError, encode_image
+from ganinv.data.options import ENCODINGS
 from ganinv.data.transforms import ImageTransform, float_to_uint8
 from ganinv.data.writers import open_writer
 
 logger = logging.getLogger("ganinv.data")
 
-ENCODINGS = ("png", "jpeg", "webp")
 EXTENSIONS = {"png": "png", "jpeg": "jpg", "webp": "webp"}
 
 

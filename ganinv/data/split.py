@@ -15,9 +15,9 @@ from typing import Literal
 import numpy as np
 
 from ganinv.core.errors import GanInvError
+from ganinv.data.options import SPLITS
 
 Split = Literal["all", "train", "test"]
-SPLITS: tuple[str, ...] = ("all", "train", "test")
 
 
 def _score(seed: int, index: int) -> int:

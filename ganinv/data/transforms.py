@@ -22,9 +22,9 @@ import torch
 import torch.nn.functional as F
 
 from ganinv.core.errors import GanInvError
+from ganinv.data.options import RESIZE_MODES
 
 ResizeMode = Literal["antialias", "bilinear", "bicubic", "nearest", "area"]
-RESIZE_MODES: tuple[str, ...] = ("antialias", "bilinear", "bicubic", "nearest", "area")
 
 # Padding value in [-1, 1]: black, the background of the data sets we pad (Fashion-MNIST).
 PAD_VALUE = -1.0

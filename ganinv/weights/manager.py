@@ -120,7 +120,7 @@ def _validate_user_file(entry: WeightSpec, path: Path) -> None:
 
 def _refuse_foreign(entry: WeightSpec, target: Path, source: Any) -> None:
     """Never replace a file in the cache that ganinv did not install (not in the manifest),
-    with or without --force; a user file placed there by hand is recorded, not replaced."""
+    with or without --overwrite; a user file placed there by hand is recorded, not replaced."""
     if not (target.exists() or target.is_symlink()) or entry.name in read_manifest():
         return
     if not target.is_file():  # a FIFO, a folder, a dangling link: nothing to record or replace
@@ -215,7 +215,7 @@ def verify(name: str) -> str:
         raise GanInvError(
             f"weights file {target} is corrupted or was replaced: sha256 {sha[:16]}... but "
             f"{record['sha256'][:16]}... was recorded at install; reinstall it with "
-            f"`ganinv weights install {name} --force {how}`".rstrip()
+            f"`ganinv weights install {name} --overwrite {how}`".rstrip()
         )
     _VERIFIED[key] = sha
     return sha
@@ -256,7 +256,7 @@ def load_state_dict(name: str) -> dict[str, torch.Tensor]:
             return check_state(read_tensors(path, "weights file"), f"{path} ({entry.description})")
         except GanInvError as exc:
             raise GanInvError(
-                f"{exc}; reinstall it with `ganinv weights install {name} --force`"
+                f"{exc}; reinstall it with `ganinv weights install {name} --overwrite`"
             ) from exc
     return _torch_load(path, entry)
 

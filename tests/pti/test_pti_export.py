@@ -62,7 +62,7 @@ def test_export_refuses_what_it_must_not_write(tuned_world, capsys):
     args = ["--generator", str(generator_file)]
     assert main(["export", str(code_file), str(foreign), *args, "--force"]) == 2
     assert foreign.read_bytes() == b"not ours"
-    assert "--force replaces only ganinv network files" in capsys.readouterr().err
+    assert "--overwrite replaces only ganinv network files" in capsys.readouterr().err
     assert main(["export", str(code_file), str(root / "x.pt"), *args, "--index", "2"]) == 2
     assert "image index 2 is out of range; the code holds 2 images" in capsys.readouterr().err
     assert not (root / "x.pt").exists()
