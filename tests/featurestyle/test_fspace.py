@@ -7,6 +7,7 @@ import torch
 
 import ganinv
 from ganinv.core.errors import GanInvError
+from ganinv.core.space import Code
 
 
 @pytest.fixture(scope="module")
@@ -120,3 +121,23 @@ def test_optimisation_in_fspace_beats_wplus(fspace, wplus, tiny_generator):
             errors[space.name] = float((space.render(code.detach()) - target).square().mean())
     # Measured: fspace 0.299, wplus 0.415 (60 steps: 0.229 and 0.356).
     assert errors["fspace"] < 0.8 * errors["wplus"], errors
+
+
+def test_blend_keeps_the_structure_feature_and_mixes_wplus(fspace, tiny_generator):
+    a = fspace.from_wplus(random_wplus(tiny_generator, 2, seed=8))
+    b = fspace.from_wplus(random_wplus(tiny_generator, 1, seed=9))
+    with torch.no_grad():
+        out = fspace.blend(a, b)
+    c = fspace.blend_crossover
+    assert torch.equal(out["feature"], a["feature"])
+    assert torch.equal(out["wplus"][:, :c], a["wplus"][:, :c])
+    assert torch.equal(out["wplus"][:, c:], b["wplus"][:, c:].expand(2, -1, -1))
+
+
+def test_noise_maps_render_and_change_the_layers_after_the_feature(fspace, tiny_generator):
+    """Per-image noise parts (the `optimize` refiner's optimize_noise) render as in W+."""
+    code = fspace.from_wplus(random_wplus(tiny_generator, 2, seed=10))
+    with torch.no_grad():
+        plain = fspace.render(code)
+        noisy = fspace.render(Code(code.space, {**code.tensors, **fspace.init_noise_parts(2, 0)}))
+    assert (noisy - plain).abs().max() > 1e-3
