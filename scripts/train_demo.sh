@@ -43,8 +43,9 @@ ship() {  # ship RUN_FILE NAME: copy a trained generator into the registry asset
 train_encoder() {  # train_encoder NAME (continues an interrupted run)
   local config="${CONFIG[$1]:-}" args=("out=runs/demo-$1")
   [ -n "$config" ] || { echo "unknown demo encoder '$1'; choose from: ${ENCODERS[*]}" >&2; exit 2; }
-  [ -f "runs/demo-$1/config.yaml" ] && args+=(--resume)  # a run, even one without a checkpoint yet
+  # overrides before --resume: argparse refuses a key=value after the flag
   [ -n "${STEPS:-}" ] && args+=("steps=$STEPS")
+  [ -f "runs/demo-$1/config.yaml" ] && args+=(--resume)  # a run, even one without a checkpoint yet
   if [ -n "${THREADS:-}" ]; then export OMP_NUM_THREADS="$THREADS"; fi
   "$PY" -m ganinv train "$config" "${args[@]}"
   # The final weights, not the best validation ones: validation reads test images, which must not
