@@ -175,3 +175,28 @@ def test_user_errors_are_one_line(hfgi_world, tiny_generator):
         space.render(code)
     with pytest.raises(GanInvError, match="aug_rate must be in"):
         kit.build(hfgi_world, aug_rate=1.5)
+
+
+def test_the_first_pass_is_reused_only_for_unchanged_codes(hfgi_world, images, monkeypatch):
+    """Rendering an encoder's code reuses the encoder's G(w) (also after Code.detach); a code
+    changed in place, or another code, is rendered from scratch, with the same result as a fresh
+    space would give."""
+    space, encoder = kit.build(hfgi_world)
+    calls = []
+    synthesize = type(space.generator).synthesize
+
+    def counting(generator, *args, **kwargs):
+        calls.append(1)
+        return synthesize(generator, *args, **kwargs)
+
+    with torch.no_grad():
+        code = encoder(images).detach()
+        monkeypatch.setattr(type(space.generator), "synthesize", counting)
+        first = space.render(code)
+        assert len(calls) == 1  # only the modulated pass
+        code["wplus"].add_(0.25)  # in place: the cached first pass no longer holds
+        second = space.render(code)
+        assert len(calls) == 3
+        fresh = space.render(code.clone())
+        assert len(calls) == 5
+    assert torch.equal(second, fresh) and not torch.allclose(first, second, atol=1e-3)

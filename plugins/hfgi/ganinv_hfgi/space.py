@@ -20,8 +20,6 @@ plain G(w)); to render or edit real HFGI codes, build the method from the export
 
 from __future__ import annotations
 
-import weakref
-
 import torch
 import torch.nn.functional as F
 from ganinv_baselines.noise import is_noise_key, noise_override
@@ -30,6 +28,7 @@ from ganinv_baselines.wplus_space import WPlusSpace
 from ganinv.core.errors import GanInvError
 from ganinv.core.generator import Generator, LayerInfo, NoiseMode, SynthesisHooks
 from ganinv.core.space import Code
+from ganinv.core.weight_offsets import hooks_with_active_offsets
 from ganinv_hfgi.alignment import PAPER_WIDTHS as ADA_WIDTHS
 from ganinv_hfgi.branch import HFGIBranch
 from ganinv_hfgi.consultation import PAPER_WIDTHS as CONSULTATION_WIDTHS
@@ -116,7 +115,7 @@ class HFGISpace(WPlusSpace):
         # Frozen unless the hfgi encoder adopts it (an optimiser of codes leaves it alone).
         self.branch.to(generator.w_avg.device).eval().requires_grad_(False)
         self._last_alignment: tuple[torch.Tensor, torch.Tensor] | None = None
-        self._plain_cache: tuple[tuple[int, str], weakref.ref, torch.Tensor] | None = None
+        self._plain_cache: tuple[torch.Tensor, int, str, torch.Tensor] | None = None
 
     # -- parts ----------------------------------------------------------------------------------
     def distortion_shape(self) -> tuple[int, int, int]:
@@ -163,22 +162,35 @@ class HFGISpace(WPlusSpace):
     ) -> torch.Tensor:
         """G(wplus) without conditions, clamped to [-1, 1] and resized bilinearly to S.
 
-        reuse: return the previous result when it was computed without gradients for this very
-        tensor, unchanged since (the hfgi encoder's first pass, rendered right after it).
+        reuse: return the previous result when it was computed without gradients for the same
+        memory, unchanged since (the hfgi encoder's first pass, rendered right after it, also
+        after `Code.detach`).
         """
-        key = (wplus, wplus._version, noise_mode)
+        # Weight offsets of the code being rendered change G itself: nothing is reused or kept.
+        plain_generator = hooks_with_active_offsets(None) is None
         cached = self._plain_cache
-        if reuse and cached is not None and not wplus.requires_grad and cached[0] == key[1:]:
-            if cached[1]() is wplus:
-                return cached[2]  # the encoder's first pass on these very codes (training)
+        if reuse and plain_generator and cached is not None and not wplus.requires_grad:
+            source, version, mode, image = cached
+            same = (
+                mode == noise_mode
+                and wplus.data_ptr() == source.data_ptr()
+                and wplus.shape == source.shape
+                and wplus.stride() == source.stride()
+                and wplus.dtype == source.dtype
+                and wplus.device == source.device
+                and wplus._version == source._version == version
+            )
+            if same:
+                return image  # the encoder's first pass on these very codes
         image = self.generator.synthesize(wplus, noise_mode=noise_mode).clamp(-1, 1)
         s = self.distortion_resolution
         if image.shape[-1] != s or image.shape[-2] != s:
             image = F.interpolate(image, size=(s, s), mode="bilinear", align_corners=False)
-        # Only a deterministic, gradient-free result of unchanged codes is reused (the version
-        # counter catches in-place updates).
-        if not torch.is_grad_enabled() and noise_mode == "const":
-            self._plain_cache = (key[1:], weakref.ref(wplus), image)
+        # Only a deterministic, gradient-free result is kept. Holding `wplus` keeps its memory
+        # from being reused by another tensor; `detach()` shares memory and version counter, so
+        # an in-place change through any view is seen.
+        if plain_generator and not torch.is_grad_enabled() and noise_mode == "const":
+            self._plain_cache = (wplus, wplus._version, noise_mode, image)
         else:
             self._plain_cache = None
         return image
