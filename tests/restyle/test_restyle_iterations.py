@@ -106,3 +106,28 @@ def test_only_the_wplus_space_is_accepted(tiny_generator):
     space = ganinv.build("spaces", "w", generator=tiny_generator)
     with pytest.raises(GanInvError, match="restyle_psp.*'wplus'"):
         ganinv.build("encoders", {"name": "restyle_psp", **SMALL}, space=space)
+
+
+def test_an_exported_encoder_inverts_with_the_inference_steps_a_method_asks(
+    tiny_generator, images, tmp_path
+):
+    from tiny_world import save_tiny_networks
+
+    from ganinv.harness.method import build_method, save_encoder
+    from ganinv.harness.schema import MethodConfig
+
+    generator_file = save_tiny_networks(tmp_path / "g.safetensors", tiny_generator)
+    spec = {"name": "restyle_psp", **SMALL, "inference_steps": 3}
+    method = MethodConfig(generator=str(generator_file), space="wplus", encoder=spec)
+    wplus = build_method(method).space
+    torch.manual_seed(0)
+    encoder = ganinv.build("encoders", spec, space=wplus).eval()
+    path = save_encoder(tmp_path / "restyle.safetensors", encoder, method)
+    with torch.no_grad():
+        want = [c["wplus"] for c in encoder.iterate(images, 3)]
+        as_saved = build_method(MethodConfig(encoder_checkpoint=str(path))).encoder(images)
+        one_step = build_method(
+            MethodConfig(encoder_checkpoint=str(path), encoder={**spec, "inference_steps": 1})
+        ).encoder(images)
+    assert torch.allclose(as_saved["wplus"], want[2], atol=1e-5)
+    assert torch.allclose(one_step["wplus"], want[0], atol=1e-5)
