@@ -173,6 +173,7 @@ def run_bench(
         )
         record = {**result.as_dict(), "fingerprint": fingerprint}
         if edit_context is not None:
+            seed_everything(config.seed)  # edits do not depend on how much data came before
             record["editability"] = evaluate_editability(
                 method, edit_context, config.batch_size, config.compare_resize
             )

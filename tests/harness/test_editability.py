@@ -260,3 +260,37 @@ def test_a_direction_of_another_generator_is_refused(world, trained_encoder, edi
     )
     with pytest.raises(GanInvError, match=r"has shape \[17\]; the generator needs \[16\]"):
         run_bench(cfg, torch.device("cpu"), echo=lambda *_: None)
+
+
+def test_edits_do_not_depend_on_the_reconstruction_data(world, edit_world, tmp_path):
+    """The pass is seeded on its own: an optimiser's random draws during reconstruction (a
+    longer or shorter test split) leave the editability numbers as they are."""
+    section = edit_section(edit_world, strengths=[3.0], preservation=["mse"], distribution=None)
+    tables = []
+    for limit in (2, 4):
+        raw = {
+            "generator": str(world["generator"]),
+            "data": {"name": "folder", "path": str(world["test"]), "limit": limit},
+            "methods": [
+                {
+                    "label": "W+ optimisation",
+                    "space": "wplus",
+                    # A loss that draws from the global RNGs: reconstructing 2 or 4 images
+                    # leaves them in different states.
+                    "refiner": {
+                        "name": "optimize",
+                        "steps": 2,
+                        "losses": {"harness_random_views": 1.0},
+                    },
+                    "imports": ["harness_testkit"],
+                }
+            ],
+            "batch_size": 1,
+            "out": str(tmp_path / f"b{limit}"),
+            "progress": False,
+            "editability": section,
+        }
+        outcome = run_bench(load(BenchConfig, raw), torch.device("cpu"), echo=lambda *_: None)
+        tables.append(dict(outcome.edit_table.rows)["W+ optimisation"])
+    assert tables[0] == tables[1]
+    assert tables[0]["mse@3"] > 0

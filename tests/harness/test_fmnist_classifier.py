@@ -85,6 +85,7 @@ def test_format_name_is_the_documented_one(saved) -> None:
     assert header["format"] == CLASSIFIER_FORMAT == "ganinv-classifier"
 
 
+@pytest.mark.slow  # 10,000 test images through the classifier: ~30 s on 2 idle cores
 @pytest.mark.skipif(not SHIPPED.is_file(), reason="the shipped classifier is not in this checkout")
 def test_shipped_classifier_scores_its_recorded_test_accuracy() -> None:
     from ganinv.harness.data import build_dataset, image_of
