@@ -29,12 +29,18 @@ ASSETS_PACKAGE = "ganinv_demo_assets"
 
 
 def build(source: Path, out: Path) -> None:
-    subprocess.run(
-        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(out), "."],
-        cwd=source,
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
+    scratch = source / "build"
+    ours = not scratch.exists()  # setuptools' scratch folder: removed after, if we made it
+    try:
+        subprocess.run(
+            [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(out), "."],
+            cwd=source,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+    finally:
+        if ours and scratch.is_dir():
+            shutil.rmtree(scratch)
 
 
 def demo_assets_project(stage: Path, version: str) -> Path:

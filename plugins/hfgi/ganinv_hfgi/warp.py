@@ -11,11 +11,15 @@ come from torch's global generator, so a resumed training run repeats them exact
 from __future__ import annotations
 
 import torch
-from torchvision.transforms import InterpolationMode, RandomPerspective
-from torchvision.transforms import functional as TF
 
 
 def _warp_once(maps: torch.Tensor, distortion_scale: float, p: float) -> torch.Tensor:
+    # torchvision.transforms is imported here, not with the plugin: it pulls in torch._dynamo and
+    # triton, which read every distribution's entry points and fail on one unreadable file, so a
+    # module-level import would make this plugin fail to load beside a broken third-party one.
+    from torchvision.transforms import InterpolationMode, RandomPerspective
+    from torchvision.transforms import functional as TF
+
     if not bool(torch.rand(1) < p):
         return maps
     height, width = maps.shape[-2:]
