@@ -2,7 +2,9 @@
 
 Written as Markdown, CSV, JSON and LaTeX; the best value of each column is marked (bold in
 Markdown/LaTeX, ``best`` flags in JSON, a ``best_in`` column in CSV), respecting each column's
-direction. Metric protocols become numbered footnotes.
+direction. Metric protocols become numbered footnotes. Per-image metrics also carry the standard
+deviation of their per-image values ("mean ± std", a ``<key>_std`` CSV column, a ``std`` object in
+JSON), explained by a footnote that also gives the 95% interval of the mean.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ class BenchTable:
     columns: list[Column]
     rows: list[tuple[str, dict[str, float | None]]]
     notes: list[str] = field(default_factory=list)
+    # method label -> column key -> standard deviation of the per-image values
+    spread: dict[str, dict[str, float]] = field(default_factory=dict)
 
     # -- building -------------------------------------------------------------------------------
     @staticmethod
@@ -73,7 +77,15 @@ class BenchTable:
             )
         )
         rows = []
+        spread: dict[str, dict[str, float]] = {}
         for result in results:
+            stds = {
+                name: float(m["std"])
+                for name, m in result["metrics"].items()
+                if _finite(m.get("std"))
+            }
+            if stds:
+                spread[result["label"]] = stds
             values: dict[str, float | None] = {
                 c.key: float(result["metrics"][c.key]["value"])
                 if c.key in result["metrics"]
@@ -83,7 +95,7 @@ class BenchTable:
             values["seconds_per_image"] = float(result["seconds_per_image"])
             values["peak_memory_mib"] = result["peak_memory"]["bytes"] / 2**20
             rows.append((result["label"], values))
-        return BenchTable(columns, rows)
+        return BenchTable(columns, rows, spread=spread)
 
     def best(self, column: Column) -> float | None:
         values = [v[column.key] for _, v in self.rows if _finite(v.get(column.key))]
@@ -100,6 +112,26 @@ class BenchTable:
     def _cell(self, column: Column, value: float | None) -> str:
         return "–" if not _finite(value) else column.fmt.format(value)
 
+    def std(self, label: str, column: Column) -> float | None:
+        return self.spread.get(label, {}).get(column.key)
+
+    def spread_text(self, label: str, column: Column) -> str:
+        """ "± s" in the column's format, or "" when the method has no spread for it."""
+        s = self.std(label, column)
+        return "" if s is None else "± " + column.fmt.format(s)
+
+    def _spread_keys(self) -> list[str]:
+        return [c.key for c in self.columns if any(c.key in v for v in self.spread.values())]
+
+    def spread_note(self) -> str | None:
+        if not self.spread:
+            return None
+        return (
+            "± : standard deviation of the per-image values over the test images (sample, ddof 1); "
+            "the 95% interval of the mean is mean ± 1.96·std/√images (images: in the column's "
+            "footnote)"
+        )
+
     def header_title(self, column: Column) -> str:
         return f"{column.title} {'↑' if column.higher_is_better else '↓'}"
 
@@ -110,7 +142,8 @@ class BenchTable:
             if column.protocol:
                 text = "; ".join(f"{k}={_plain(v)}" for k, v in column.protocol.items())
                 out.append(f"[{i}] {column.title}: {text}")
-        return out + list(self.notes)
+        note = self.spread_note()
+        return out + ([note] if note else []) + list(self.notes)
 
     # -- formats --------------------------------------------------------------------------------
     def to_markdown(self) -> str:
@@ -123,7 +156,9 @@ class BenchTable:
             cells = [label]
             for c in self.columns:
                 text = self._cell(c, values.get(c.key))
-                cells.append(f"**{text}**" if self.is_best(c, values.get(c.key)) else text)
+                text = f"**{text}**" if self.is_best(c, values.get(c.key)) else text
+                spread = self.spread_text(label, c)
+                cells.append(f"{text} {spread}" if spread else text)
             lines.append("| " + " | ".join(cells) + " |")
         notes = self.footnotes()
         if notes:
@@ -134,15 +169,23 @@ class BenchTable:
     def to_csv(self) -> str:
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow(["method"] + [c.key for c in self.columns] + ["best_in"])
+        spread_keys = self._spread_keys()
+        writer.writerow(
+            ["method"]
+            + [c.key for c in self.columns]
+            + [f"{k}_std" for k in spread_keys]
+            + ["best_in"]
+        )
         for label, values in self.rows:
             best_in = [c.key for c in self.columns if self.is_best(c, values.get(c.key))]
+            stds = self.spread.get(label, {})
             writer.writerow(
                 [label]
                 + [
                     "" if not _finite(values.get(c.key)) else repr(values[c.key])
                     for c in self.columns
                 ]
+                + [repr(stds[k]) if k in stds else "" for k in spread_keys]
                 + [";".join(best_in)]
             )
         return buf.getvalue()
@@ -165,6 +208,7 @@ class BenchTable:
                         "method": label,
                         "values": {c.key: values.get(c.key) for c in self.columns},
                         "best": {c.key: self.is_best(c, values.get(c.key)) for c in self.columns},
+                        **({"std": self.spread[label]} if label in self.spread else {}),
                     }
                     for label, values in self.rows
                 ],
@@ -191,9 +235,11 @@ class BenchTable:
             cells = [_latex_escape(label)]
             for c in self.columns:
                 text = self._cell(c, values.get(c.key)).replace("–", "--")
-                cells.append(
-                    r"\textbf{" + text + "}" if self.is_best(c, values.get(c.key)) else text
-                )
+                text = r"\textbf{" + text + "}" if self.is_best(c, values.get(c.key)) else text
+                s = self.std(label, c)
+                if s is not None:
+                    text += r" {\scriptsize$\pm$" + c.fmt.format(s) + "}"
+                cells.append(text)
             lines.append(" & ".join(cells) + r" \\")
         lines += [r"\bottomrule", r"\end{tabular}"]
         notes = self.footnotes()

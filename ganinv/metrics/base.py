@@ -22,14 +22,18 @@ class MetricResult:
     value: float
     protocol: dict[str, Any] = field(default_factory=dict)
     higher_is_better: bool = False
+    std: float | None = None  # spread of the per-image values (per-image metrics only)
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        record = {
             "name": self.name,
             "value": self.value,
             "higher_is_better": self.higher_is_better,
             "protocol": self.protocol,
         }
+        if self.std is not None:
+            record["std"] = self.std
+        return record
 
 
 class Metric:

@@ -79,9 +79,11 @@ def test_missing_values_are_dashes_and_never_best():
 
 def test_scatter_svg_places_points_by_value():
     svg = scatter_svg([("fast", 0.01, 0.3), ("slow", 1.0, 0.1)], "s/img", "mse")
-    assert svg.startswith("<svg") and svg.count("<circle") == 4  # points + legend
-    xs = [float(x.split('"')[1]) for x in svg.split("cx=")[1:]]
-    assert xs[0] < xs[2]  # the faster method is further left (log x)
+    # Method 1 is a circle, method 2 a square (point + legend each).
+    assert svg.startswith("<svg") and svg.count("<circle") == 2 and svg.count("<rect") == 3
+    fast = float(svg.split('data-method="fast"')[1].split('cx="')[1].split('"')[0])
+    slow_x = float(svg.split('data-method="slow"')[1].split('<rect x="')[1].split('"')[0])
+    assert fast < slow_x  # the faster method is further left (log x)
 
 
 def test_error_map_is_black_for_zero_and_white_when_saturated():
@@ -121,5 +123,5 @@ def test_report_renders_in_headless_chromium(tmp_path):
         return int((np.abs(image - np.array(rgb)).max(axis=-1) <= tol).sum())
 
     assert count((231, 245, 231)) > 500  # the table's highlighted best cells
-    assert count((255, 0, 0)) > 2 * 80 * 80  # the input tiles (96 px each, in the grid)
-    assert count((0, 0, 255)) > 2 * 80 * 80  # the reconstruction tiles
+    assert count((255, 0, 0)) > 2 * 70 * 70  # the input tiles (80 px each, in the grid)
+    assert count((0, 0, 255)) > 2 * 70 * 70  # the reconstruction tiles
