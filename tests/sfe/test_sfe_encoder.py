@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import DIRECTIONS, INVERTER, SPACE
+from sfe_testkit import DIRECTIONS, INVERTER, SPACE
 
 import ganinv
 from ganinv.core.errors import GanInvError
@@ -81,6 +81,18 @@ def test_phase_two_needs_a_base_encoder_and_loads_the_inverter(tmp_path, tiny_ge
     trained = [n for n, p in encoder.named_parameters() if p.requires_grad]
     assert trained and all(n.startswith("editor.") for n in trained)
     assert space.feature_editor is encoder.editor
+    # The phase-1 file is read at every build: the phase-2 state dict holds H alone, and an
+    # export rebuilds the same encoder from it and that file.
+    assert sorted({k.split(".")[0] for k in encoder.state_dict()}) == ["editor", "steps_done"]
+    from ganinv.checkpoints.encoder_file import load_exported_encoder
+
+    rebuilt = load_exported_encoder(
+        export(tmp_path / "p2.safetensors", encoder.eval(), spec), space
+    )
+    with torch.no_grad():
+        a, b = encoder(inputs(5)), rebuilt(inputs(5))
+    assert all(torch.equal(a[k], b[k]) for k in a.tensors)
+    encoder.train()
     wrong = tmp_path / "wrong.safetensors"
     _, other = build(tiny_generator, {**INVERTER, "widths": [8, 8, 8, 8]})
     export(wrong, other, {**INVERTER, "widths": [8, 8, 8, 8]})

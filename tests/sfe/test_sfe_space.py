@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import SPACE
+from sfe_testkit import SPACE
 
 import ganinv
 from ganinv.core.errors import GanInvError

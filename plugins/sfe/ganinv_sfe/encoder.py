@@ -20,8 +20,10 @@ Codes carry ``wbase``: the base encoder's W+ codes (e4e, `e4e_checkpoint`), from
 compute Delta; with no base encoder (phase 1 only) they are the inverter's own W+.
 A phase-2 encoder attaches H to its space, so `space.apply_direction` edits through it.
 
-The frozen networks (e4e, and the phase-1 file read once at construction) are not part of the
-state dict; a phase-2 state dict holds I and H, so its export needs only the e4e file besides.
+The frozen networks are not part of the state dict: the e4e, and in phase 2 the inverter read
+from `inverter_checkpoint`, are read from their files whenever the encoder is built, so a phase-2
+file holds H alone and needs both files beside it (without `inverter_checkpoint` the phase-2
+inverter stays in the state dict, frozen as it was built).
 """
 
 from __future__ import annotations
@@ -128,7 +130,8 @@ class SFEEncoder(Encoder):
         self.edit_losses = dict(edit_losses or DEFAULT_IMAGE_LOSSES)
         self._loss_modules: dict[str, nn.Module] = {}
         self.editor: Fuser | None = None
-        self.directions: TrainingDirections | None = None
+        self.directions_spec: dict[str, Any] = {}
+        self._directions: TrainingDirections | None = None  # built at the first training step
         if phase == "editor":
             if base is None:
                 raise GanInvError(
@@ -138,17 +141,24 @@ class SFEEncoder(Encoder):
             self.editor = Fuser(space.feature_shape()[0], editor_blocks)
             if editor_identity_init:
                 self.editor.identity_init_()
+            self.inverter.requires_grad_(False)
             if inverter_checkpoint:
                 self._load_inverter(inverter_checkpoint)
-            self.inverter.requires_grad_(False)
-            self.directions = TrainingDirections(g, directions or {}) if directions else None
+                # Frozen and read from its own file at every build, like the e4e: not in the
+                # state dict, so a phase-2 file holds H alone.
+                inverter = self.inverter
+                del self.inverter
+                object.__setattr__(self, "inverter", inverter)
+            self.directions_spec = dict(directions or {})
             space.attach_feature_editor(self.editor)
         self._last: dict[str, Any] = {}
 
     # -- set-up ---------------------------------------------------------------------------------
     def _load_inverter(self, path: str) -> None:
-        from ganinv.checkpoints.encoder_file import read_encoder_file
+        from ganinv.checkpoints.encoder_file import in_meta_pass, read_encoder_file
 
+        if in_meta_pass():
+            return  # an exported file is being checked on the meta device: no weights to copy
         specs, tensors, _ = read_encoder_file(path)
         if spec_name(specs["encoder"]) != "sfe":
             raise GanInvError(
@@ -194,9 +204,10 @@ class SFEEncoder(Encoder):
     def invert(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         """``wplus``, ``generator_feature`` F_w = G_k(w) and ``feature`` F_k of the inverter."""
         space = self.space
-        wplus, predicted = self.inverter(images, space.generator.w_avg)
+        inverter = on_device_of(self.inverter, images)
+        wplus, predicted = inverter(images, space.generator.w_avg)
         generator_feature = space.generator_feature(wplus)
-        feature = self.inverter.fuse(predicted, generator_feature)
+        feature = inverter.fuse(predicted, generator_feature)
         return {"wplus": wplus, "generator_feature": generator_feature, "feature": feature}
 
     def base_codes(self, images: torch.Tensor) -> torch.Tensor | None:
@@ -251,20 +262,26 @@ class SFEEncoder(Encoder):
                 ),
                 "w_branch": self._weighted(self.w_branch_losses, last["images"], w_image),
             }
-        if self.directions is None:
+        if not self.directions_spec:
             raise GanInvError(
                 "encoder sfe, phase editor: training needs encoder.directions (pca and/or files)"
             )
         return {"edit": self.edit_loss(last["images"])}
 
+    def training_directions(self) -> TrainingDirections:
+        """Phase 2's (direction, strength) pairs, built once (seeded: the same in every run)."""
+        if self._directions is None:
+            self._directions = TrainingDirections(self.space.generator, self.directions_spec)
+        return self._directions
+
     def edit_loss(self, images: torch.Tensor) -> torch.Tensor:
         """The phase-2 editing term on pairs made from the base encoder's edited codes."""
-        assert self.editor is not None and self.directions is not None
+        assert self.editor is not None
         space, g = self.space, self.space.generator
         with torch.no_grad():
             w_base = self.base_codes(images)
             assert w_base is not None
-            step = self.directions.sample(images.shape[0], images.device)
+            step = self.training_directions().sample(images.shape[0], images.device)
             w_edit = w_base + step
             x_base = g.synthesize(w_base, noise_mode="const").clamp(-1, 1)
             target = g.synthesize(w_edit, noise_mode="const").clamp(-1, 1)
