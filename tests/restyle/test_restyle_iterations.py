@@ -96,6 +96,13 @@ def test_e4e_variant_before_its_first_stage_predicts_one_code_for_every_layer(wp
     assert torch.allclose(code[:, 2:], code[:, :1].expand_as(code[:, 2:]), atol=1e-6)
 
 
+@pytest.mark.parametrize("name", ["restyle_psp", "restyle_e4e"])
+def test_predict_wplus_is_the_code_after_the_inference_steps(wplus, images, name):
+    encoder = build(wplus, name, inference_steps=2).eval()
+    with torch.no_grad():
+        assert torch.equal(encoder.predict_wplus(images), encoder.iterate(images, 2)[-1]["wplus"])
+
+
 @pytest.mark.parametrize("field", ["train_steps", "inference_steps"])
 def test_steps_below_one_are_refused_naming_the_field(wplus, field):
     with pytest.raises(GanInvError, match=field):

@@ -88,7 +88,3 @@ class ReStyleE4EEncoder(ReStyleIterations, E4EEncoder):
         for i in range(1, self.num_ws):
             offsets.append(w0 + self.styles[i](features) if i <= stage else w0)
         return torch.stack(offsets, dim=1)
-
-    def predict_wplus(self, images: torch.Tensor) -> torch.Tensor:
-        """W+ codes [B, num_ws, w_dim] after `inference_steps` steps."""
-        return self.forward(images)["wplus"]

@@ -74,3 +74,7 @@ class ReStyleIterations:
 
     def training_codes(self, images: torch.Tensor) -> list[Code]:
         return self.iterate(images, self.train_steps)
+
+    def predict_wplus(self, images: torch.Tensor) -> torch.Tensor:
+        """W+ codes [B, num_ws, w_dim] after `inference_steps` steps (as pSp/e4e offer it)."""
+        return self.forward(images)["wplus"]
