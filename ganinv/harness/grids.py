@@ -1,4 +1,4 @@
-"""Comparison grids: input, each method's reconstruction, and error maps, one row per image.
+"""Comparison grids: the input, then each method's reconstruction beside its error map.
 
 Error map: per-pixel mean absolute error over RGB on the [-1, 1] scale, coloured with a fixed
 black-red-yellow-white ramp that saturates at `ERROR_SATURATION`, so maps of different methods
@@ -45,24 +45,72 @@ def comparison_tiles(
     return titles, rows
 
 
+def _font() -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
+    # Pillow's bundled scalable font (Pillow >= 10.1); the tiny bitmap font before that.
+    try:
+        return ImageFont.load_default(size=13)
+    except TypeError:
+        return ImageFont.load_default()
+
+
+def wrap_title(
+    text: str, width: int, font: ImageFont.ImageFont, draw: ImageDraw.ImageDraw
+) -> list[str]:
+    """Greedy word wrap to `width` pixels; a word longer than a line is split (never cut off)."""
+    lines: list[str] = []
+    line = ""
+    for word in text.split():
+        candidate = f"{line} {word}".strip()
+        if draw.textlength(candidate, font=font) <= width:
+            line = candidate
+            continue
+        if line:
+            lines.append(line)
+        line = word
+        while draw.textlength(line, font=font) > width and len(line) > 1:
+            cut = len(line) - 1
+            while cut > 1 and draw.textlength(line[:cut], font=font) > width:
+                cut -= 1
+            lines.append(line[:cut])
+            line = line[cut:]
+    return lines + ([line] if line else [])
+
+
 def comparison_grid(
-    inputs: torch.Tensor, recons: dict[str, torch.Tensor], tile: int = 128, pad: int = 4
+    inputs: torch.Tensor, recons: dict[str, torch.Tensor], tile: int = 96, pad: int = 4
 ) -> np.ndarray:
-    """One labelled uint8 image [H, W, 3]: a title row, then one row per input image."""
-    titles, rows = comparison_tiles(inputs, recons)
-    ncol, nrow = len(titles), len(rows)
-    header = 18
-    canvas = Image.new(
-        "RGB", (ncol * (tile + pad) + pad, header + nrow * (tile + pad) + pad), "white"
-    )
+    """One labelled uint8 image [H, W, 3]: input, then per method its reconstruction beside its
+    error map, under the method's full name (wrapped over the pair's width)."""
+    _, rows = comparison_tiles(inputs, recons)
+    labels = list(recons)
+    n = len(labels)
+    font = _font()
+    probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    pair_width = 2 * tile + pad
+    wrapped = [["input"]] + [wrap_title(label, pair_width - 4, font, probe) for label in labels]
+    line_height = 15
+    header = line_height * max(len(w) for w in wrapped) + line_height + 6  # + "recon | error"
+    group_gap = 3 * pad  # a wider gap between methods than between a pair's two tiles
+    width = pad + tile + n * (group_gap + pair_width) + pad
+    canvas = Image.new("RGB", (width, header + len(rows) * (tile + pad) + pad), "white")
     draw = ImageDraw.Draw(canvas)
-    font = ImageFont.load_default()
-    for c, title in enumerate(titles):
-        x = pad + c * (tile + pad)
-        text = title if len(title) <= tile // 6 else title[: tile // 6 - 1] + "…"
-        draw.text((x + 2, 3), text, fill="black", font=font)
+    lines = len(max(wrapped, key=len))
+    x_of = [pad] + [pad + tile + group_gap + k * (group_gap + pair_width) for k in range(n)]
+    for x, title_lines in zip(x_of, wrapped):
+        top = 3 + line_height * (lines - len(title_lines))  # titles sit on a common baseline
+        for j, text in enumerate(title_lines):
+            draw.text((x + 2, top + j * line_height), text, fill="black", font=font)
+    for x in x_of[1:]:
+        draw.text((x + 2, header - line_height - 2), "recon", fill=(90, 90, 90), font=font)
+        draw.text(
+            (x + tile + pad + 2, header - line_height - 2), "error", fill=(90, 90, 90), font=font
+        )
     for r, row in enumerate(rows):
-        for c, array in enumerate(row):
+        y = header + r * (tile + pad)
+        tiles = [(x_of[0], row[0])]
+        for k in range(n):
+            tiles += [(x_of[k + 1], row[1 + k]), (x_of[k + 1] + tile + pad, row[1 + n + k])]
+        for x, array in tiles:
             img = Image.fromarray(array).resize((tile, tile), Image.NEAREST)
-            canvas.paste(img, (pad + c * (tile + pad), header + pad + r * (tile + pad)))
+            canvas.paste(img, (x, y))
     return np.asarray(canvas)
