@@ -20,6 +20,7 @@ computes the same values (no reduction), so the record is the same on every rank
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 from dataclasses import dataclass
@@ -155,16 +156,20 @@ def evaluate_editability(
         return {"supported": False, "reason": str(exc), "values": {}, "columns": {}}
     strengths = [float(s) for s in config.strengths]
 
-    def metric(spec: Any) -> Metric:
+    def copies(spec: Any, count: int) -> list[Metric]:
+        # Built once and copied: building LPIPS costs seconds (its backbone's initialisation).
         built = build_component("metrics", spec, device=device)
         built.reset()
-        return built
+        return [copy.deepcopy(built) for _ in range(count)]
 
     # Keyed by strength; None is the unedited reconstruction.
     steps: list[float | None] = [None, *strengths]
-    preservation = {s: [metric(spec) for spec in config.preservation] for s in strengths}
+    per_spec = [copies(spec, len(strengths)) for spec in config.preservation]
+    preservation = {s: [built[i] for built in per_spec] for i, s in enumerate(strengths)}
     distribution = (
-        {s: metric(config.distribution) for s in steps} if config.distribution is not None else {}
+        dict(zip(steps, copies(config.distribution, len(steps))))
+        if config.distribution is not None
+        else {}
     )
     hits = dict.fromkeys(steps, 0)
     direction = context.direction.to(device)
