@@ -35,6 +35,13 @@ from ganinv.core.registry import (
 )
 from ganinv.core.safetensors_io import read_table, read_tensors, write_file
 from ganinv.core.space import CODE_PART_ROLES, Code, InversionSpace
+from ganinv.core.weight_offsets import (
+    WeightOffsetHooks,
+    offset_key,
+    offsets_of,
+    with_offsets,
+    zero_offsets,
+)
 from ganinv.losses.base import Loss, LossInputs
 from ganinv.losses.frozen import FrozenNetworkLoss, on_device_of
 from ganinv.metrics.base import Metric, MetricResult
@@ -99,11 +106,14 @@ __all__ = [
     "Refiner",
     "Registry",
     "SynthesisHooks",
+    "WeightOffsetHooks",
     "build",
     "build_component",
     "check_state",
     "check_tensor",
     "load_exported_encoder",
+    "offset_key",
+    "offsets_of",
     "on_device_of",
     "read_encoder_file",
     "read_table",
@@ -114,5 +124,7 @@ __all__ = [
     "to_encoder_input",
     "torch_load",
     "w_std",
+    "with_offsets",
     "write_file",
+    "zero_offsets",
 ]
