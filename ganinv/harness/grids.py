@@ -114,3 +114,29 @@ def comparison_grid(
             img = Image.fromarray(array).resize((tile, tile), Image.NEAREST)
             canvas.paste(img, (x, y))
     return np.asarray(canvas)
+
+
+def label_figure(
+    image: np.ndarray, row_labels: list[str], title: str = "", label_width: int = 150
+) -> np.ndarray:
+    """A uint8 [H, W, 3] figure of equal-height rows with each row's label on its left (wrapped
+    to `label_width` pixels) and a wrapped title above: figures in the docs say what they show."""
+    font = _font()
+    probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    line_height = 15
+    h, w = image.shape[:2]
+    margin = label_width + 8 if row_labels else 0
+    title_lines = wrap_title(title, margin + w - 8, font, probe) if title else []
+    top = line_height * len(title_lines) + (6 if title_lines else 0)
+    canvas = Image.new("RGB", (margin + w, top + h), "white")
+    canvas.paste(Image.fromarray(image), (margin, top))
+    draw = ImageDraw.Draw(canvas)
+    for j, text in enumerate(title_lines):
+        draw.text((4, 3 + j * line_height), text, fill="black", font=font)
+    row_height = h / max(len(row_labels), 1)
+    for i, label in enumerate(row_labels):
+        lines = wrap_title(label, label_width, font, probe)
+        y = top + (i + 0.5) * row_height - line_height * len(lines) / 2
+        for j, text in enumerate(lines):
+            draw.text((4, y + j * line_height), text, fill="black", font=font)
+    return np.asarray(canvas)

@@ -10,11 +10,12 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from PIL import Image, ImageDraw
 
-from ganinv.harness.grids import _font, comparison_grid, wrap_title
+from ganinv.harness.grids import _font, comparison_grid, label_figure, wrap_title
 from ganinv.harness.report import render_report
 from ganinv.harness.svg_plot import marker_style, nice_ticks, scatter_svg
 from ganinv.harness.tables import BenchTable
@@ -224,3 +225,15 @@ def test_fifteen_method_report_layout_at_1400_px(tmp_path):
     # A click enlarges the image with its caption.
     assert m["zoomOpen"] == "flex" and m["zoomWidth"] >= 600
     assert m["zoomCaption"] == "W optimisation, image 1"
+
+
+def test_label_figure_keeps_the_image_and_writes_a_label_beside_every_row():
+    image = np.full((90, 60, 3), 200, np.uint8)
+    out = label_figure(image, ["first", "second", "third"], title="a title", label_width=80)
+    top = out.shape[0] - 90
+    assert top > 0 and out.shape[1] == 60 + 88
+    assert (out[top:, 88:] == image).all()  # the figure itself is untouched
+    margin = out[top:, :88].min(axis=-1)
+    for row in range(3):  # dark label pixels in each row's band of the left margin
+        assert (margin[row * 30 : (row + 1) * 30] < 100).sum() > 10
+    assert (out[:top].min(axis=-1) < 100).sum() > 10  # the title
