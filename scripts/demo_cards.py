@@ -54,13 +54,13 @@ ENCODERS = {
         "configs/featurestyle/demo_feature_style.yaml",
     ),
     "demo_restyle_psp": (
-        "ReStyle-pSp encoder, 3 residual steps per batch and at inversion (1000 batches: each costs"
-        " 3 passes)",
+        "ReStyle-pSp encoder, 3 residual steps per batch and at inversion (600 batches of 16, not"
+        " 4000: each costs 3 encoder and 3 generator passes)",
         "configs/restyle/demo_restyle_psp.yaml",
     ),
     "demo_restyle_e4e": (
-        "ReStyle-e4e encoder, 3 residual steps per batch and at inversion (1000 batches: each costs"
-        " 3 passes)",
+        "ReStyle-e4e encoder, 3 residual steps per batch and at inversion (600 batches of 16, not"
+        " 4000: each costs 3 encoder and 3 generator passes)",
         "configs/restyle/demo_restyle_e4e.yaml",
     ),
     "demo_hfgi": (
@@ -91,6 +91,8 @@ USED_FOR = {
     ),
     "demo_latentmap": "the demo benchmark and scripts/demo_latentmap.py",
     "demo_latentmap_masked": "scripts/demo_latentmap.py (masked inputs)",
+    "demo_restyle_psp": "the ReStyle table (configs/restyle/demo_restyle_bench.yaml)",
+    "demo_restyle_e4e": "the ReStyle table (configs/restyle/demo_restyle_bench.yaml)",
     "demo_sfe_inverter": "the frozen inverter of demo_sfe (configs/sfe/demo_sfe.yaml)",
     "demo_sfe": "the SFE demo bench and editability check (configs/sfe/demo_sfe*_bench.yaml)",
 }
