@@ -23,6 +23,7 @@ from ganinv.harness.tables import BenchTable
 _CSS = """
 body { font-family: system-ui, sans-serif; margin: 24px; color: #222; max-width: 1400px; }
 h1 { font-size: 22px; } h2 { font-size: 17px; margin-top: 28px; }
+div.table-scroll { overflow-x: auto; max-width: 100%; }
 table.results { border-collapse: collapse; font-size: 14px; }
 table.results th, table.results td { border: 1px solid #ccc; padding: 4px 10px; text-align: right; }
 table.results td:first-child, table.results th:first-child { text-align: left; }
@@ -32,7 +33,8 @@ ul.notes { font-size: 12px; color: #444; list-style: none; padding-left: 0; }
 .metric-pick { margin: 6px 0 10px; font-size: 14px; }
 .metric-pick label { margin-right: 14px; cursor: pointer; }
 .metric-pick input { display: none; }
-.metric-pick label { border: 1px solid #aaa; border-radius: 4px; padding: 3px 9px; }
+.metric-pick label { border: 1px solid #aaa; border-radius: 4px; padding: 3px 9px;
+  display: inline-block; margin-bottom: 6px; }
 div.plot { display: none; }
 /* scroll the wide grid inside its own box; the page itself never scrolls sideways */
 div.grid-scroll { overflow-x: auto; max-width: 100%; border: 1px solid #ddd; }
@@ -102,7 +104,12 @@ def table_html(table: BenchTable) -> str:
             for c in table.columns
         )
         rows.append(f"<tr><td>{escape(label)}</td>{cells}</tr>")
-    return f'<table class="results"><tr><th>method</th>{head}</tr>' + "".join(rows) + "</table>"
+    # Many metrics make a wide table: it scrolls inside its box, the page does not.
+    return (
+        f'<div class="table-scroll"><table class="results"><tr><th>method</th>{head}</tr>'
+        + "".join(rows)
+        + "</table></div>"
+    )
 
 
 def grid_html(inputs: torch.Tensor, recons: dict[str, torch.Tensor]) -> str:
@@ -172,7 +179,7 @@ def plots_html(table: BenchTable) -> str:
         '<div class="metric-pick">'
         + "".join(radios)
         + '<div class="pick">metric: '
-        + "".join(labels)
+        + " ".join(labels)  # spaces: the buttons wrap onto more lines when many
         + '</div><div class="plots">'
         + "".join(plots)
         + "</div></div>"

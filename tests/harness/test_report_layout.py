@@ -114,6 +114,16 @@ def _report(path: Path) -> None:
                 "metrics": {
                     "mse": {"value": 0.005 + 0.05 * u[1], "std": 0.01, "higher_is_better": False},
                     "psnr": {"value": 17 + 8 * u[2], "std": 2.0, "higher_is_better": True},
+                    # More columns than fit in 1400 px with their spread: the table must scroll
+                    # inside its box, not widen the page.
+                    **{
+                        f"metric_with_a_long_name_{k}": {
+                            "value": 123.456,
+                            "std": 12.345,
+                            "higher_is_better": False,
+                        }
+                        for k in range(8)
+                    },
                 },
             }
         )
