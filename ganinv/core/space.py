@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import json
 import os
@@ -262,8 +263,11 @@ class InversionSpace:
 
 def _render_with_offsets(render: Callable[..., torch.Tensor]) -> Callable[..., torch.Tensor]:
     """Wrap a space's `render`: the code's weight offsets are checked against the generator and
-    applied to every synthesis inside; the space renders the code without them. A code without
-    offsets renders inside an empty block (so it never picks up an enclosing render's offsets)."""
+    applied to every synthesis inside; the space renders the code without them.
+
+    A call nested in a render of the same space (a subclass's `render` calling
+    ``super().render``) with a code that has no offsets of its own keeps the enclosing offsets;
+    any other render of a code without offsets runs with none."""
 
     @functools.wraps(render)
     def wrapped(self: InversionSpace, code: Code, *args: Any, **kwargs: Any) -> torch.Tensor:
@@ -271,7 +275,19 @@ def _render_with_offsets(render: Callable[..., torch.Tensor]) -> Callable[..., t
         if offsets:
             code = Code(code.space, without_offsets(code.tensors), code.meta)
             check_offsets(self.generator, offsets, code.batch_size)
-        with applied_offsets(offsets):
+        elif id(self) in _RENDERING.get():
             return render(self, code, *args, **kwargs)
+        token = _RENDERING.set(_RENDERING.get() | {id(self)})
+        try:
+            with applied_offsets(offsets):
+                return render(self, code, *args, **kwargs)
+        finally:
+            _RENDERING.reset(token)
 
     return wrapped
+
+
+# Spaces (by id) whose wrapped `render` is running in this context.
+_RENDERING: contextvars.ContextVar[frozenset[int]] = contextvars.ContextVar(
+    "ganinv_rendering_spaces", default=frozenset()
+)

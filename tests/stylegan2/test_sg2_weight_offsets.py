@@ -179,3 +179,25 @@ def test_offsets_with_a_padding_map(tiny_generator):
         ref = _tuned_copy(G, offsets, b).synthesize(ws[b : b + 1], hooks=Ring())
         torch.testing.assert_close(out[b : b + 1], ref, rtol=1e-4, atol=1e-5)
     assert (out - G.synthesize(ws, hooks=WeightOffsetHooks(offsets))).abs().max() > 1e-3
+
+
+def test_a_subclass_render_calling_super_keeps_the_offsets(tiny_generator):
+    G = tiny_generator
+
+    class Brighter(_PlainSpace):
+        def render(self, code: Code, noise_mode: str = "const") -> torch.Tensor:
+            return super().render(Code(code.space, dict(code.tensors)), noise_mode) + 0.5
+
+    ws = _ws(G, 2)
+    offsets = _random_offsets(G, 2)
+    code = Code("plain_test", with_offsets({"wplus": ws}, offsets))
+    want = G.synthesize(ws, hooks=WeightOffsetHooks(offsets)) + 0.5
+    assert torch.equal(Brighter(G).render(code), want)
+    # A second space rendering inside does not inherit them.
+    inner = _PlainSpace(G)
+
+    class Nested(_PlainSpace):
+        def render(self, code: Code, noise_mode: str = "const") -> torch.Tensor:
+            return inner.render(Code(code.space, dict(code.tensors)), noise_mode)
+
+    assert torch.equal(Nested(G).render(code), G.synthesize(ws))
