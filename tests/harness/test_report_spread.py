@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from ganinv.harness.report import table_html
 from ganinv.harness.tables import BenchTable
 from ganinv.metrics.mse import MSEMetric
 
@@ -75,6 +76,9 @@ def test_every_format_prints_the_spread_and_explains_it():
     rows = json.loads(table.to_json())["rows"]
     assert rows[0]["std"] == {"mse": 0.005} and "std" not in rows[1]
     assert r"\textbf{0.0200} {\scriptsize$\pm$0.0050}" in table.to_latex()
+    html = table_html(table)
+    assert '0.0200 <span class="sd">± 0.0050</span></td>' in html
+    assert html.count('class="sd"') == 1  # the old record shows its mean alone
 
 
 def test_a_table_without_spread_has_no_spread_note():
