@@ -11,6 +11,7 @@ import torch
 from demo_testkit import ROOT, has_fashion_mnist
 
 import ganinv
+from ganinv.core.assets import asset_path
 from ganinv.core.config import read_yaml
 from ganinv.harness.configs import load_method
 from ganinv.harness.data import build_dataset, image_of
@@ -58,8 +59,9 @@ def test_bench_grid_names_every_shipped_encoder() -> None:
     }
     assert {f"demo_{e}" for e in ENCODERS if e != "latentmap_masked"} <= used
     for method in config["methods"]:
-        if "encoder_checkpoint" in method:
-            assert (ROOT / method["encoder_checkpoint"]).is_file(), method["label"]
+        if "encoder_checkpoint" in method:  # by card name: the card's verified file
+            path = asset_path(method["encoder_checkpoint"], kind="encoder")
+            assert path.parent == ASSETS, method["label"]
 
 
 @pytest.mark.slow
