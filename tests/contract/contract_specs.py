@@ -38,8 +38,6 @@ ENCODER_ARGS: dict[str, dict[str, Any]] = {
     "e4e": {"progressive_start": None, "w_discriminator": False},
     "restyle_psp": {"train_steps": 2, "inference_steps": 2},
     "restyle_e4e": {"train_steps": 2, "inference_steps": 2, "progressive_start": 1},
-    "restyle_psp": {"train_steps": 2, "inference_steps": 2},
-    "restyle_e4e": {"train_steps": 2, "inference_steps": 2, "progressive_start": 1},
     "idinvert": {"input_resolution": 16, "base_channels": 8, "channel_max": 16},
     "latentmap": {
         "features": {"name": "alexnet", "layer": "conv5", "resize_to": 64},
@@ -72,8 +70,6 @@ ENCODER_ARGS: dict[str, dict[str, Any]] = {
 ENCODER_SPACE = {
     "psp": "wplus",
     "e4e": "wplus",
-    "restyle_psp": "wplus",
-    "restyle_e4e": "wplus",
     "restyle_psp": "wplus",
     "restyle_e4e": "wplus",
     "idinvert": "wplus",

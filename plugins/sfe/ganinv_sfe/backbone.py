@@ -1,10 +1,10 @@
 """SFE's backbone: four stages of IR blocks whose third stage keeps its resolution.
 
 SFE takes ArcFace's iResNet-50 and sets the stride of stage 3's first block to 1, so that for a
-256 px input the stage outputs are 128, 64, 64 and 32 px (methods-2.md 6.2). Here the stages are
-ganinv's IR blocks (`ganinv.nets.ir_se.bottleneck_IR`, pSp's layout) with per-stage block
-counts, widths and strides as arguments: the pretrained ArcFace iResNet-50 is not among the
-offline weights, so the backbone trains from scratch (a documented deviation).
+256 px input the stage outputs are 128, 64, 64 and 32 px (docs/research/methods-2.md 6.2). Here
+the stages are ganinv's IR blocks (`ganinv.nets.ir_se.bottleneck_IR`, pSp's layout) with
+per-stage block counts, widths and strides as arguments: the pretrained ArcFace iResNet-50 is not
+among the offline weights, so the backbone trains from scratch (a documented deviation).
 """
 
 from __future__ import annotations

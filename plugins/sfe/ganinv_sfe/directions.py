@@ -1,7 +1,7 @@
 """The edits SFE's phase 2 trains on: directions in W+ and the strengths each is used with.
 
 The paper samples, per training image, one of 13 face directions with one of its listed strengths
-(methods-2.md 6.5). A ganinv config names
+(docs/research/methods-2.md 6.5). A ganinv config names
 - ``pca``: GANSpace-style principal directions of the generator's W (``count`` components of
   ``samples`` seeded mapped z, unit length), each used with ``strengths`` times its standard
   deviation (so the strengths are in sigmas, as GANSpace edits are);

@@ -1,14 +1,14 @@
 """SFE's encoder ``sfe``: the inverter I (phase 1) and the feature editor H (phase 2).
 
-``phase: inverter`` (methods-2.md 6.4) trains I. Forward: ``(w, F_pred) = I(x)``,
+``phase: inverter`` (docs/research/methods-2.md 6.4) trains I. Forward: ``(w, F_pred) = I(x)``,
 ``F_w = G_k(w)``, ``F_k = Fuser(F_pred, F_w)``; while training the rendered feature is the blend
 ``(1 - s) F_w + s F_k`` with ``s = min(1, step / blend_steps)`` (the paper: 10,000 steps), 1 in
 eval mode. Extra terms: ``feature_rec = MSE(F_k, F_w)`` (F_w detached) and ``w_branch``, the image
 losses of `w_branch_losses` on G(w) against the input (the paper applies every image loss to
 both G(w, F_k) and G(w)).
 
-``phase: editor`` (methods-2.md 6.5) loads I from `inverter_checkpoint` (a phase-1 export),
-freezes it (eval mode, no gradients) and trains H only. Forward on a real batch X renders
+``phase: editor`` (docs/research/methods-2.md 6.5) loads I from `inverter_checkpoint` (a phase-1
+export), freezes it (eval mode, no gradients) and trains H only. Forward on a real batch X renders
 ``G(w, H(F_k, 0))`` in training (the paper's inversion term, Delta = 0) and ``G(w, F_k)`` in eval
 mode (a trained code holds F_k; an edit of strength 0 is the identity). Extra term ``edit``: the
 image losses of `edit_losses` between ``G(w', H(F_k(X_E), Delta))`` and ``X_E' = G(w_E')``, where

@@ -1,6 +1,7 @@
 """SFE's Fuser: a 1x1 convolution from two concatenated features to one, then residual blocks.
 
-Used twice with the same layout (released ``FeatureEditor`` / fuser code, methods-2.md 6.2, 6.3):
+Used twice with the same layout (released ``FeatureEditor`` / fuser code,
+docs/research/methods-2.md 6.2, 6.3):
 - in the inverter, on concat(F_pred, F_w) -> F_k (the predicted and the generator's feature);
 - as the feature editor H, on concat(F_k, Delta) -> F_k' (the inverted feature and the change an
   edit makes to the generator's feature).

@@ -1,4 +1,5 @@
-"""SFE's inverter I (phase 1): images -> W+ codes and the feature F_k (methods-2.md 6.2).
+"""SFE's inverter I (phase 1): images -> W+ codes and the feature F_k (methods-2.md 6.2 in
+docs/research/).
 
 - W+ head (as the Feature-Style encoder's): each of the four stage outputs is average-pooled to
   ``pool x pool`` (3 x 3), all are concatenated and flattened, and one Linear layer per W+ row

@@ -4,7 +4,7 @@ A code holds the F space's parts (ganinv_featurestyle ``fspace``: ``wplus`` [B, 
 and ``feature`` [B, C, R, R], the feature F_k that replaces layer k's output) and
 - ``wbase`` [B, num_ws, w_dim]: the base encoder's (e4e's) W+ codes of the same image. Rendering
   ignores them; an edit reads them, because SFE computes the feature change from e4e's codes
-  (methods-2.md 6.3: at inference Delta comes from the e4e latents of the real input).
+  (docs/research/methods-2.md 6.3: at inference Delta comes from the e4e latents of the real input).
 
 Editing (`apply_direction`, hence ``ganinv edit apply`` and every direction file ganinv makes:
 learned, GANSpace, SeFa): with n the direction and s the strength,
