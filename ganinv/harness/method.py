@@ -116,7 +116,7 @@ def resolve_method_config(
             encoder_checkpoint=os.path.abspath(config.encoder_checkpoint),
             generator=config.generator or header.generator,
             space=config.space if config.space is not None else header.space,
-            encoder=config.encoder if config.encoder is not None else header.encoder,
+            encoder=_over_the_file(config.encoder, header.encoder),
         )
     if config.generator is None:
         config = replace(config, generator=default_generator)
@@ -127,6 +127,18 @@ def resolve_method_config(
     if config.encoder_checkpoint and config.encoder is None:
         raise GanInvError("method.encoder_checkpoint does not name its encoder; set method.encoder")
     return absolute_paths(config)  # the header's paths are absolute already
+
+
+def _over_the_file(given: Any, saved: Any) -> Any:
+    """The encoder spec of a method using an exported file: the file's, with the keys a config
+    gives for the same encoder on top (``{name: restyle_psp, inference_steps: 1}`` changes only
+    that setting; the file's other arguments, paths relative to it included, stay); a spec
+    naming another encoder replaces the file's."""
+    if given is None:
+        return saved
+    if isinstance(saved, dict) and spec_name(given) == spec_name(saved):
+        return {**saved, **(given if isinstance(given, dict) else {})}
+    return given
 
 
 @dataclass

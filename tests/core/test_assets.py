@@ -106,3 +106,26 @@ def test_shipped_demo_assets_resolve_by_name(monkeypatch, tmp_path):
     assert asset_path("demo_psp", kind="encoder").is_file()
     code, out, _ = run_cli("weights", "list")
     assert code == 0 and "demo_psp" in out and "licence: MIT" in out
+
+
+def test_settings_given_over_an_exported_file_keep_the_files_other_settings(registry):
+    """`encoder: {name: <the file's encoder>, key: value}` changes that key only; a spec naming
+    another encoder replaces the file's."""
+    from ganinv.harness.configs import load_method
+    from ganinv.harness.method import resolve_method_config
+
+    saved = resolve_method_config(load_method("tiny_enc")).encoder
+    merged = resolve_method_config(
+        load_method(
+            {
+                "encoder_checkpoint": "tiny_enc",
+                "encoder": {"name": "w_encoder", "units": [2, 1, 1, 1]},
+            }
+        )
+    ).encoder
+    assert merged == {**saved, "units": [2, 1, 1, 1]}
+    other = {"name": "psp", "input_resolution": 16}
+    replaced = resolve_method_config(
+        load_method({"encoder_checkpoint": "tiny_enc", "encoder": other})
+    ).encoder
+    assert replaced == other
