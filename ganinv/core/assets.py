@@ -204,6 +204,11 @@ def config_path(name: str) -> Path | None:
     return None
 
 
+def resolve_file(value: str) -> str:
+    """`value` itself when it is a path, else the verified file of the card it names."""
+    return str(asset_path(value)) if looks_like_name(value) else value
+
+
 def looks_like_name(value: str | os.PathLike[str]) -> bool:
     """A bare word (no folder separator, no file suffix) that is not an existing path."""
     text = str(value)

@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import torch
 import yaml
 
+from ganinv.core.assets import resolve_file
 from ganinv.core.config import save_config, to_dict
 from ganinv.core.errors import GanInvError
 from ganinv.core.images import from_uint8, save_image, to_uint8
@@ -121,6 +122,11 @@ def run_bench(
     echo: Any = print,
 ) -> BenchOutcome:
     dist_ctx = dist_ctx or DistContext()
+    if config.editability is not None:  # card names -> their verified files
+        edit = config.editability
+        files = {"direction": edit.direction, "classifier": edit.classifier}
+        files = {key: resolve_file(value) for key, value in files.items()}
+        config = replace(config, editability=replace(edit, **files))
     out = Path(config.out)
     if not config.methods:
         raise GanInvError("bench.methods is empty; list at least one method")

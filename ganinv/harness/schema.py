@@ -194,8 +194,8 @@ class EditabilityConfig:
     real images of `target_class` of `data`; null: none).
     """
 
-    direction: PathStr
-    classifier: PathStr
+    direction: PathOrName  # a direction file or its registry card name
+    classifier: PathOrName
     data: DataSpec
     source_class: NonNegativeInt
     target_class: NonNegativeInt
