@@ -39,7 +39,9 @@ def test_wheels_install_and_run_from_an_empty_folder(tmp_path):
     # plugins from the wheels, which come first on the venv's path.
     _run(sys.executable, "-m", "venv", "--system-site-packages", venv, cwd=tmp_path)
     python = venv / "bin" / "python"
-    _run(python, "-m", "pip", "install", "--quiet", "--no-deps", *wheels, cwd=tmp_path)
+    # --ignore-installed: the system site may hold the same versions (an editable checkout)
+    pip = (python, "-m", "pip", "install", "--quiet", "--no-deps", "--ignore-installed")
+    _run(*pip, *wheels, cwd=tmp_path)
     empty = tmp_path / "empty"
     empty.mkdir()
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "GANINV_REGISTRY")}
