@@ -30,7 +30,8 @@ def run(args: argparse.Namespace) -> int:
         shutdown_distributed()
     if ctx.is_main:
         for name, m in record["metrics"].items():
-            print(f"{name:>12} = {m['value']:.6g}")
+            note = m.get("protocol", {}).get("note")
+            print(f"{name:>12} = {m['value']:.6g}" + (f"  ({note})" if note else ""))
         print(f"{'s/image':>12} = {record['seconds_per_image']:.4g}")
         print(f"{'peak MiB':>12} = {record['peak_memory']['bytes'] / 2**20:.0f}")
         skipped = record["data"]["skipped"]

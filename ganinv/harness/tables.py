@@ -47,10 +47,11 @@ class BenchTable:
             for name, m in result["metrics"].items():
                 if name not in seen:
                     seen.add(name)
+                    note = m.get("protocol", {}).get("note")  # e.g. "3 of 5 scales"
                     columns.append(
                         Column(
                             name,
-                            name,
+                            f"{name} ({note})" if note else name,
                             bool(m["higher_is_better"]),
                             protocol=dict(m.get("protocol", {})),
                         )

@@ -138,8 +138,12 @@ class MSSSIMMetric(PerImageMeanMetric):
     def protocol(self) -> dict[str, Any]:
         scales = self._scales
         weights = MS_SSIM_WEIGHTS[: scales or 5]
+        # Printed beside the value wherever it is shown (tables, `ganinv eval`): an MS-SSIM on
+        # fewer than 5 scales is not comparable with the papers' 5-scale numbers.
+        note = {"note": f"{scales} of 5 scales"} if scales is not None and scales < 5 else {}
         return {
             **_COMMON,
+            **note,
             "clamp": self.clamp,
             "scales": scales,
             "weights": [round(w / sum(weights), 6) for w in weights],
