@@ -19,6 +19,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ganinv.checkpoints.safe_load import torch_load
 from ganinv.core.io import atomic_write
 from ganinv.harness.data import build_dataset, image_of
 from ganinv.nets.fmnist_classifier import FmnistClassifier, save_classifier
@@ -76,7 +77,7 @@ def main() -> None:
     start_epoch = 0
     checkpoint = Path(args.work) / "checkpoint.pt"
     if checkpoint.is_file():
-        state = torch.load(checkpoint, weights_only=True)
+        state = torch_load(checkpoint, str(checkpoint), kind="the classifier's training checkpoint")
         network.load_state_dict(state["network"])
         optimizer.load_state_dict(state["optimizer"])
         generator.set_state(state["generator"])

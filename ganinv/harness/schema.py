@@ -199,7 +199,7 @@ class EditabilityConfig:
     data: DataSpec
     source_class: NonNegativeInt
     target_class: NonNegativeInt
-    strengths: list[float]
+    strengths: list[Annotated[float, Range(low=-1000, high=1000)]]
     images: PositiveInt = 64
     preservation: list[Spec] = field(default_factory=lambda: ["lpips_alex", "ssim"])
     distribution: Spec | None = "swd"

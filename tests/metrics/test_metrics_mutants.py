@@ -134,6 +134,7 @@ def test_ssim_protocols():
         metric.protocol()
         == {
             **common,
+            "note": "3 of 5 scales",
             "clamp": True,
             "scales": 3,  # 64, 32, 16 px
             "weights": [round(w / total, 6) for w in MS_SSIM_WEIGHTS[:3]],
