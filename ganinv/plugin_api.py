@@ -20,6 +20,7 @@ from ganinv.core.encoder import ENCODER_INPUT_RESIZE, Encoder, to_encoder_input
 from ganinv.core.errors import GanInvError
 from ganinv.core.generator import Generator, LayerInfo, NoiseMode, SynthesisHooks
 from ganinv.core.latent_stats import sample_w, w_std
+from ganinv.core.progress import Cancelled, steps
 from ganinv.core.refiner import Refiner
 from ganinv.core.registry import (
     DATASETS,
@@ -62,6 +63,7 @@ PUBLIC_MODULES: tuple[str, ...] = (
     "ganinv.core.encoder",
     "ganinv.core.refiner",
     "ganinv.core.latent_stats",
+    "ganinv.core.progress",
     "ganinv.core.images",
     "ganinv.core.io",
     "ganinv.core.safetensors_io",
@@ -88,6 +90,7 @@ __all__ = [
     "PUBLIC_MODULES",
     "REFINERS",
     "SPACES",
+    "Cancelled",
     "Code",
     "Encoder",
     "FrozenNetworkLoss",
@@ -121,6 +124,7 @@ __all__ = [
     "registry",
     "sample_w",
     "spec_name",
+    "steps",
     "to_encoder_input",
     "torch_load",
     "w_std",
