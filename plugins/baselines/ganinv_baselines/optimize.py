@@ -15,9 +15,9 @@ import math
 from typing import Any
 
 import torch
-from tqdm import tqdm
 
 from ganinv.core.errors import GanInvError
+from ganinv.core.progress import steps
 from ganinv.core.refiner import Refiner
 from ganinv.core.space import Code, InversionSpace
 from ganinv.losses.base import LossInputs
@@ -143,7 +143,7 @@ class OptimizeRefiner(Refiner):
         optimizer = torch.optim.Adam(params, lr=self.lr, betas=self.betas)
         rng = torch.Generator().manual_seed(self.seed)
         self.history = []
-        for step in tqdm(range(self.steps), desc="optimize", disable=not self.progress):
+        for step in steps(self.steps, "optimize", show=self.progress):
             t = step / self.steps
             for group in optimizer.param_groups:
                 group["lr"] = self.lr * projector_lr_ramp(t, self.lr_rampup, self.lr_rampdown)

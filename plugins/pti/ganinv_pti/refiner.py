@@ -32,9 +32,9 @@ from typing import Any
 
 import torch
 from ganinv_baselines.optimize import OptimizeRefiner
-from tqdm import tqdm
 
 from ganinv.core.errors import GanInvError
+from ganinv.core.progress import steps
 from ganinv.core.refiner import Refiner
 from ganinv.core.space import Code, InversionSpace
 from ganinv.core.weight_offsets import (
@@ -194,7 +194,7 @@ class PTIRefiner(Refiner):
         self.history = []
         self.stop_steps = [self.tune_steps] * batch
         rng = torch.Generator().manual_seed(self.seed)
-        for step in tqdm(range(self.tune_steps), desc="pti", disable=not self.progress):
+        for step in steps(self.tune_steps, "pti", show=self.progress):
             rows = active.nonzero().flatten()
             sub = {k: v[rows] for k, v in pivot.tensors.items()}
             sub_offsets = {k: v[rows] for k, v in offsets.items()}
@@ -245,7 +245,7 @@ class PTIRefiner(Refiner):
         self.history = []
         self.stop_steps = [self.tune_steps] * batch
         rng = torch.Generator().manual_seed(self.seed)
-        for step in tqdm(range(self.tune_steps), desc="pti multi", disable=not self.progress):
+        for step in steps(self.tune_steps, "pti multi", show=self.progress):
             total = 0.0
             for index in range(batch):
                 one = pivot.select(index)
