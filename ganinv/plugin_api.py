@@ -13,6 +13,7 @@ imports it. Every module of this surface sits below the harness: it imports noth
 from __future__ import annotations
 
 from ganinv.checkpoints.encoder_file import load_exported_encoder, read_encoder_file
+from ganinv.checkpoints.frozen_base import load_base_encoder
 from ganinv.checkpoints.safe_load import check_state, check_tensor, torch_load
 from ganinv.core.components import build_component, spec_name
 from ganinv.core.config import PositiveFloat, PositiveInt, Range
@@ -44,7 +45,12 @@ from ganinv.core.weight_offsets import (
     zero_offsets,
 )
 from ganinv.losses.base import Loss, LossInputs
-from ganinv.losses.frozen import FrozenNetworkLoss, on_device_of
+from ganinv.losses.frozen import (
+    FrozenNetworkLoss,
+    attach_frozen,
+    frozen_forward,
+    on_device_of,
+)
 from ganinv.metrics.base import Metric, MetricResult
 
 # Modules (and packages, with every submodule) a plugin may import. The ``ganinv`` facade itself
@@ -71,8 +77,10 @@ PUBLIC_MODULES: tuple[str, ...] = (
     "ganinv.losses.base",
     "ganinv.losses.frozen",
     "ganinv.metrics.base",
-    # reading files safely: exported encoders, weights-only torch files, plain tensors
+    # reading files safely: exported encoders (also as a frozen base), weights-only torch files,
+    # plain tensors
     "ganinv.checkpoints.encoder_file",
+    "ganinv.checkpoints.frozen_base",
     "ganinv.checkpoints.safe_load",
     # shared network architectures (IR-SE, VGG16 features, LPIPS, face ID) and their weights
     "ganinv.nets",
@@ -110,10 +118,13 @@ __all__ = [
     "Registry",
     "SynthesisHooks",
     "WeightOffsetHooks",
+    "attach_frozen",
     "build",
     "build_component",
     "check_state",
     "check_tensor",
+    "frozen_forward",
+    "load_base_encoder",
     "load_exported_encoder",
     "offset_key",
     "offsets_of",

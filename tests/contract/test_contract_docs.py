@@ -22,7 +22,7 @@ def blocks() -> list[tuple[str, str]]:
 
 def test_walkthrough_blocks_are_what_the_test_expects():
     kinds = [lang for lang, _ in blocks()]
-    assert kinds.count("python") == 2 and kinds.count("console") == 2, kinds
+    assert kinds.count("python") == 3 and kinds.count("console") == 2, kinds
     written = [body.splitlines()[0] for _, body in blocks() if body.startswith("# file: ")]
     assert "# file: my_plugin/shifted_space.py" in written and "# file: bench.yaml" in written
 

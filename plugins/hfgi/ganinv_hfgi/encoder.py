@@ -25,26 +25,12 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from ganinv.checkpoints.frozen_base import load_base_encoder
 from ganinv.core.encoder import Encoder
 from ganinv.core.errors import GanInvError
 from ganinv.core.space import Code, InversionSpace
-from ganinv.losses.frozen import on_device_of
+from ganinv.losses.frozen import attach_frozen, frozen_forward
 from ganinv_hfgi.warp import random_perspective
-
-
-def load_base_encoder(path: str, space: InversionSpace) -> Encoder:
-    """The frozen W+ encoder exported by ``ganinv train`` at `path`, for `space`'s generator."""
-    from ganinv.checkpoints.encoder_file import load_exported_encoder, read_encoder_file
-    from ganinv.core.components import build_component, spec_name
-
-    specs, _, _ = read_encoder_file(path)
-    if spec_name(specs["space"]) != "wplus":
-        raise GanInvError(
-            f"e4e_checkpoint {path!r} predicts codes of space {spec_name(specs['space'])!r}; HFGI "
-            "needs an encoder trained for 'wplus' (e4e in the paper)"
-        )
-    wplus_space = build_component("spaces", specs["space"], generator=space.generator)
-    return load_exported_encoder(path, wplus_space)
 
 
 class HFGIEncoder(Encoder):
@@ -78,9 +64,14 @@ class HFGIEncoder(Encoder):
             raise GanInvError(
                 f"encoder hfgi: distortion_scale must be in [0, 1], got {distortion_scale}"
             )
-        base = load_base_encoder(e4e_checkpoint, space)
-        # Not a submodule: frozen, never trained, and its weights stay in their own file.
-        object.__setattr__(self, "base_encoder", base)
+        base = load_base_encoder(
+            e4e_checkpoint,
+            space,
+            accept=("wplus",),
+            option="e4e_checkpoint",
+            needs="HFGI needs an encoder trained for 'wplus' (e4e in the paper)",
+        )
+        attach_frozen(self, "base_encoder", base)  # never trained; weights in their own file
         self.input_resolution = int(getattr(base, "input_resolution", space.generator.resolution))
         # The space's own networks: trained here, saved with this encoder, rendered by the space.
         self.branch = space.branch.requires_grad_(True)
@@ -93,9 +84,8 @@ class HFGIEncoder(Encoder):
     def initial_inversion(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         """The frozen stage: ``wplus`` (e4e), ``plain`` G(w) at S (clamped) and ``distortion``
         D = x - G(w) at S."""
+        wplus = frozen_forward(self.base_encoder, images)["wplus"]
         with torch.no_grad():
-            base = on_device_of(self.base_encoder, images)
-            wplus = base(images)["wplus"]
             plain = self.space.plain_at_distortion_size(wplus, self.noise_mode)
             target = images
             if target.shape[-2:] != plain.shape[-2:]:

@@ -25,11 +25,12 @@ from __future__ import annotations
 
 import torch
 
+from ganinv.checkpoints.frozen_base import load_base_encoder
 from ganinv.core.encoder import Encoder, to_encoder_input
 from ganinv.core.errors import GanInvError
 from ganinv.core.space import Code, InversionSpace
 from ganinv.core.weight_offsets import with_offsets, without_offsets
-from ganinv.losses.frozen import on_device_of
+from ganinv.losses.frozen import attach_frozen, frozen_forward
 from ganinv_hyperstyle import hypernetwork as hn
 from ganinv_hyperstyle.backbone import (
     RESNET34_BLOCKS,
@@ -39,24 +40,6 @@ from ganinv_hyperstyle.backbone import (
 )
 
 BASE_SPACES = ("w", "wplus")
-
-
-def load_base_encoder(path: str, space: InversionSpace) -> Encoder:
-    """The frozen initial encoder exported by ``ganinv train`` at `path`; it must predict codes
-    of `space` (``w`` or ``wplus``) for `space`'s generator."""
-    from ganinv.checkpoints.encoder_file import load_exported_encoder, read_encoder_file
-    from ganinv.core.components import build_component, spec_name
-
-    specs, _, _ = read_encoder_file(path)
-    base_space = spec_name(specs["space"])
-    if base_space != space.name:
-        raise GanInvError(
-            f"base_encoder {path!r} predicts codes of space {base_space!r}, but the hyperstyle "
-            f"encoder was built for space {space.name!r}; set method.space to {base_space!r}"
-        )
-    return load_exported_encoder(
-        path, build_component("spaces", specs["space"], generator=space.generator)
-    )
 
 
 class HyperStyleEncoder(Encoder):
@@ -109,9 +92,16 @@ class HyperStyleEncoder(Encoder):
         for name, value in (("iterations", iterations), ("train_iterations", train_iterations)):
             if not isinstance(value, int) or value < 1:
                 raise GanInvError(f"encoder 'hyperstyle': {name} must be at least 1, got {value}")
-        base = load_base_encoder(base_encoder, space)
-        # Not a submodule: frozen, never trained, and its weights stay in their own file.
-        object.__setattr__(self, "base_encoder", base)
+        # The base must predict codes of this very space (``w`` or ``wplus``).
+        base = load_base_encoder(
+            base_encoder,
+            space,
+            accept=(space.name,),
+            option="base_encoder",
+            needs=f"the hyperstyle encoder was built for space {space.name!r}: set method.space "
+            "to the space the base encoder predicts",
+        )
+        attach_frozen(self, "base_encoder", base)  # never trained; weights in their own file
         self.input_resolution = int(getattr(base, "input_resolution", space.generator.resolution))
         self.iterations = iterations
         self.train_iterations = train_iterations
@@ -144,8 +134,7 @@ class HyperStyleEncoder(Encoder):
     # -- stages ---------------------------------------------------------------------------------
     def initial_code(self, images: torch.Tensor) -> Code:
         """The frozen initial encoder's code (no gradient)."""
-        with torch.no_grad():
-            return on_device_of(self.base_encoder, images)(images).detach()
+        return frozen_forward(self.base_encoder, images).detach()
 
     def reconstruct(self, code: Code, images: torch.Tensor) -> torch.Tensor:
         """G(code) at `images`' size, without gradient: what the hypernetwork sees next."""

@@ -27,7 +27,7 @@ from torch import nn
 from ganinv.core.encoder import Encoder
 from ganinv.core.errors import GanInvError
 from ganinv.core.space import Code, InversionSpace
-from ganinv.losses.frozen import on_device_of
+from ganinv.losses.frozen import attach_frozen, on_device_of
 from ganinv_latentmap.features import FEATURE_EXTRACTORS
 from ganinv_latentmap.masks import MASK_KINDS, apply_mask, random_masks
 
@@ -79,8 +79,7 @@ class LatentMapEncoder(Encoder):
         if pool_size < 1:
             raise GanInvError(f"pool_size must be >= 1, got {pool_size}")
         extractor = FEATURE_EXTRACTORS.build(features)
-        # Not a submodule: frozen, never trained, and its weights stay in their own file.
-        object.__setattr__(self, "extractor", extractor)
+        attach_frozen(self, "extractor", extractor)  # never trained; weights in their own file
         g = space.generator
         self.input_resolution = input_resolution or g.resolution
         self.pool_size = pool_size

@@ -22,27 +22,13 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from ganinv.checkpoints.frozen_base import load_base_encoder
 from ganinv.core.encoder import Encoder
 from ganinv.core.errors import GanInvError
 from ganinv.core.space import Code, InversionSpace
-from ganinv.losses.frozen import on_device_of
+from ganinv.losses.frozen import attach_frozen, frozen_forward
 from ganinv_sdic.dicn import DICN
 from ganinv_sdic.dipn import DIPN, PAPER_FEATURE_WIDTHS
-
-
-def load_base_encoder(path: str, space: InversionSpace) -> Encoder:
-    """The frozen W+ encoder exported by ``ganinv train`` at `path`, for `space`'s generator."""
-    from ganinv.checkpoints.encoder_file import load_exported_encoder, read_encoder_file
-    from ganinv.core.components import build_component, spec_name
-
-    specs, _, _ = read_encoder_file(path)
-    if spec_name(specs["space"]) != "wplus":
-        raise GanInvError(
-            f"e4e_checkpoint {path!r} predicts codes of space {spec_name(specs['space'])!r}; SDIC "
-            "needs an encoder trained for 'wplus' (e4e in the paper)"
-        )
-    wplus_space = build_component("spaces", specs["space"], generator=space.generator)
-    return load_exported_encoder(path, wplus_space)
 
 
 class SDICEncoder(Encoder):
@@ -79,9 +65,14 @@ class SDICEncoder(Encoder):
                 f"the sdic encoder needs the 'sdic' space, got {space.name!r}; set space: "
                 "{name: sdic}"
             )
-        base = load_base_encoder(e4e_checkpoint, space)
-        # Not a submodule: frozen, never trained, and its weights stay in their own file.
-        object.__setattr__(self, "base_encoder", base)
+        base = load_base_encoder(
+            e4e_checkpoint,
+            space,
+            accept=("wplus",),
+            option="e4e_checkpoint",
+            needs="SDIC needs an encoder trained for 'wplus' (e4e in the paper)",
+        )
+        attach_frozen(self, "base_encoder", base)  # never trained; weights in their own file
         self.input_resolution = int(getattr(base, "input_resolution", space.generator.resolution))
         g = space.generator
         self.dipn = DIPN(
@@ -107,9 +98,8 @@ class SDICEncoder(Encoder):
     def initial_inversion(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         """The frozen stage: ``wplus`` (e4e), ``image`` G(w), ``feature`` F, ``recon`` R_o at
         the input size (clamped)."""
+        wplus = frozen_forward(self.base_encoder, images)["wplus"]
         with torch.no_grad():
-            base = on_device_of(self.base_encoder, images)
-            wplus = base(images)["wplus"]
             image, feature = self.space.render_with_feature(wplus, self.noise_mode)
             recon = image.clamp(-1, 1)
             if recon.shape[-2:] != images.shape[-2:]:

@@ -34,12 +34,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ganinv.checkpoints.frozen_base import load_base_encoder
 from ganinv.core.components import build_component, spec_name
 from ganinv.core.encoder import Encoder
 from ganinv.core.errors import GanInvError
 from ganinv.core.space import Code, InversionSpace
 from ganinv.losses.base import LossInputs
-from ganinv.losses.frozen import on_device_of
+from ganinv.losses.frozen import attach_frozen, frozen_forward, on_device_of
 from ganinv_sfe.backbone import PAPER_STRIDES, PAPER_UNITS, PAPER_WIDTHS
 from ganinv_sfe.directions import TrainingDirections
 from ganinv_sfe.fuser import Fuser
@@ -47,22 +48,6 @@ from ganinv_sfe.inverter import Inverter
 
 PHASES = ("inverter", "editor")
 DEFAULT_IMAGE_LOSSES = {"mse": 1.0, "lpips_alex": 0.8}
-
-
-def load_base_encoder(path: str, space: InversionSpace) -> Encoder:
-    """The frozen W+ encoder exported by ``ganinv train`` at `path`, for `space`'s generator."""
-    from ganinv.checkpoints.encoder_file import load_exported_encoder, read_encoder_file
-
-    specs, _, _ = read_encoder_file(path)
-    if spec_name(specs["space"]) != "wplus":
-        raise GanInvError(
-            f"e4e_checkpoint {path!r} predicts codes of space {spec_name(specs['space'])!r}; SFE "
-            "needs an encoder trained for 'wplus' (e4e in the paper)"
-        )
-    wplus_space = build_component("spaces", specs["space"], generator=space.generator)
-    encoder = load_exported_encoder(path, wplus_space).eval()
-    encoder.requires_grad_(False)
-    return encoder
 
 
 class SFEEncoder(Encoder):
@@ -124,8 +109,16 @@ class SFEEncoder(Encoder):
         )
         # Training steps taken (the blend ramp): a buffer, so checkpoints restore it exactly.
         self.register_buffer("steps_done", torch.zeros((), dtype=torch.long))
-        base = load_base_encoder(e4e_checkpoint, space) if e4e_checkpoint else None
-        object.__setattr__(self, "base_encoder", base)  # frozen, in its own file
+        base = None
+        if e4e_checkpoint:
+            base = load_base_encoder(
+                e4e_checkpoint,
+                space,
+                accept=("wplus",),
+                option="e4e_checkpoint",
+                needs="SFE needs an encoder trained for 'wplus' (e4e in the paper)",
+            )
+        attach_frozen(self, "base_encoder", base)  # never trained; weights in their own file
         self.w_branch_losses = dict(w_branch_losses or DEFAULT_IMAGE_LOSSES)
         self.edit_losses = dict(edit_losses or DEFAULT_IMAGE_LOSSES)
         self._loss_modules: dict[str, nn.Module] = {}
@@ -146,9 +139,7 @@ class SFEEncoder(Encoder):
                 self._load_inverter(inverter_checkpoint)
                 # Frozen and read from its own file at every build, like the e4e: not in the
                 # state dict, so a phase-2 file holds H alone.
-                inverter = self.inverter
-                del self.inverter
-                object.__setattr__(self, "inverter", inverter)
+                attach_frozen(self, "inverter", self.inverter)
             self.directions_spec = dict(directions or {})
             space.attach_feature_editor(self.editor)
         self._last: dict[str, Any] = {}
@@ -213,9 +204,7 @@ class SFEEncoder(Encoder):
     def base_codes(self, images: torch.Tensor) -> torch.Tensor | None:
         if self.base_encoder is None:
             return None
-        with torch.no_grad():
-            base = on_device_of(self.base_encoder, images)
-            return base(images)["wplus"]
+        return frozen_forward(self.base_encoder, images)["wplus"]
 
     def blend_weight(self) -> float:
         if not self.training or self.phase != "inverter" or self.blend_steps == 0:
