@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from tiny_world import one_thread
 from tiny_world import tiny_generator as make_tiny_generator
 
 import ganinv
@@ -13,10 +14,8 @@ from ganinv.stylegan2.generator import StyleGAN2Generator
 @pytest.fixture(autouse=True)
 def _one_thread():
     """Tiny networks run fastest on one thread on the 2-core CI machine, and sums are exact."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+    with one_thread():
+        yield
 
 
 @pytest.fixture(scope="module")

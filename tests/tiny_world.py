@@ -6,6 +6,8 @@ Every helper takes the seed and sizes explicitly, so a test's numbers depend onl
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import torch
@@ -22,6 +24,17 @@ from ganinv.testing.world import (  # noqa: F401
     save_tiny_networks,
     tiny_generator,
 )
+
+
+@contextlib.contextmanager
+def one_thread() -> Iterator[None]:
+    """Torch on one thread while a session fixture builds a world (tiny networks run fastest so)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def eval_mse(root: Path, label: str, method: dict, images: Path) -> float:

@@ -1,17 +1,13 @@
-"""Fixtures of the HFGI tests (helpers in `hfgi_testkit`)."""
+"""Fixtures of the HFGI tests (settings in `hfgi_testkit`, the world in `e4e_world`)."""
 
 from __future__ import annotations
 
-import hfgi_testkit as kit
 import pytest
-import torch
+from e4e_world import make_world
+from tiny_world import one_thread
 
 
 @pytest.fixture(scope="session")
 def hfgi_world(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        return kit.make_world(tmp_path_factory.mktemp("hfgi_world"))
-    finally:
-        torch.set_num_threads(threads)
+    with one_thread():
+        return make_world(tmp_path_factory.mktemp("hfgi_world"))

@@ -7,6 +7,7 @@ import hfgi_testkit as kit
 import pytest
 import torch
 import torch.nn.functional as F
+from e4e_world import load_images
 from ganinv_hfgi.branch import HFGIBranch
 from ganinv_hfgi.warp import random_perspective
 from torchvision.transforms import RandomPerspective
@@ -18,7 +19,7 @@ from ganinv.core.generator import SynthesisHooks
 
 @pytest.fixture(scope="module")
 def images(hfgi_world):
-    return kit.load_images(hfgi_world["test"])
+    return load_images(hfgi_world["test"])
 
 
 def test_zero_init_renders_exactly_the_plain_wplus_image(hfgi_world, images):

@@ -3,63 +3,38 @@ exported encoder rebuilds the space's networks, and `ganinv edit apply` edits th
 
 from __future__ import annotations
 
-import json
-
 import hfgi_testkit as kit
 import numpy as np
 import pytest
 import torch
-import yaml
+from e4e_world import load_images, train_and_bench
 
-import ganinv
 from ganinv.cli.main import main
 from ganinv.core.space import Code
-from ganinv.harness.configs import load, load_method
+from ganinv.harness.configs import load_method
 from ganinv.harness.method import build_method, save_encoder
-from ganinv.harness.schema import BenchConfig, MethodConfig
+from ganinv.harness.schema import MethodConfig
 
 
 @pytest.mark.slow
 def test_hfgi_trains_through_ganinv_train_and_beats_its_e4e_base(hfgi_world):
-    root = hfgi_world["root"]
     method = {
         "space": {**kit.SPACE, "zero_init": True},
         "encoder": {"name": "hfgi", "e4e_checkpoint": str(hfgi_world["e4e"])},
     }
-    config = kit.base_config(
-        hfgi_world, root / "hfgi_run", method, steps=150, extra_loss_weights={"alignment_l1": 0.1}
+    log, rows = train_and_bench(
+        hfgi_world, "HFGI", method, steps=150, extra_loss_weights={"alignment_l1": 0.1}
     )
-    path = root / "hfgi_train.yaml"
-    path.write_text(yaml.safe_dump(config))
-    assert main(["train", str(path), "--device", "cpu"]) == 0
-
-    log = [json.loads(x) for x in (root / "hfgi_run" / "log.jsonl").read_text().splitlines()]
     losses = [r["loss/total"] for r in log if "loss/total" in r]
     assert len(losses) == 150 and all("loss/extra/alignment_l1" in r for r in log)
     assert np.mean(losses[-10:]) < 0.7 * np.mean(losses[:10]), (losses[:10], losses[-10:])
-
-    bench = {
-        "generator": str(hfgi_world["generator"]),
-        "data": {"name": "folder", "path": str(hfgi_world["test"]), "resolution": 16},
-        "metrics": ["mse"],
-        "methods": [
-            {
-                "label": "HFGI",
-                "encoder_checkpoint": str(root / "hfgi_run/encoder_latest.safetensors"),
-            },
-            {"label": "e4e", "encoder_checkpoint": str(hfgi_world["e4e"])},
-        ],
-        "out": str(root / "hfgi_bench"),
-        "progress": False,
-    }
-    rows = dict(ganinv.benchmark(load(BenchConfig, bench)).rows)
     # Measured on this world: HFGI 0.204, its e4e base 0.860 (held-out images); training loss
     # 0.91 -> 0.14 (means of the first / last 10 steps).
     assert rows["HFGI"]["mse"] < 0.5 * rows["e4e"]["mse"], rows
 
 
 def test_exported_encoder_rebuilds_the_space_networks_and_edits_through_them(hfgi_world, tmp_path):
-    images = kit.load_images(hfgi_world["test"])
+    images = load_images(hfgi_world["test"])
     space, encoder = kit.build(hfgi_world)  # default (non-zero) initialisation: renders differ
     spec = {"name": "hfgi", "e4e_checkpoint": str(hfgi_world["e4e"])}
     config = MethodConfig(generator=str(hfgi_world["generator"]), space=kit.SPACE, encoder=spec)

@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import hyperstyle_testkit as kit
 import pytest
-import torch
+from tiny_world import one_thread
 
 
 @pytest.fixture(scope="session")
 def hs_world(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with one_thread():
         return kit.make_world(tmp_path_factory.mktemp("hyperstyle_world"))
-    finally:
-        torch.set_num_threads(threads)

@@ -4,19 +4,15 @@ improves on its frozen e4e base; the Lookahead / GC optimiser matches a direct i
 from __future__ import annotations
 
 import copy
-import json
 
 import numpy as np
 import pytest
 import sdic_testkit as kit
 import torch
-import yaml
+from e4e_world import train_and_bench
 
-import ganinv
-from ganinv.cli.main import main
-from ganinv.harness.configs import load
 from ganinv.harness.optim import build_optimizer
-from ganinv.harness.schema import BenchConfig, LookaheadConfig, OptimizerConfig
+from ganinv.harness.schema import LookaheadConfig, OptimizerConfig
 
 RANGER = {
     "name": "radam",
@@ -30,43 +26,21 @@ RANGER = {
 
 @pytest.mark.slow
 def test_sdic_trains_through_ganinv_train_and_beats_its_e4e_base(sdic_world):
-    root = sdic_world["root"]
     method = {
         "space": kit.SPACE,
         "encoder": {"name": "sdic", "e4e_checkpoint": str(sdic_world["e4e"]), **kit.SMALL_SDIC},
     }
-    config = kit.base_config(
+    log, rows = train_and_bench(
         sdic_world,
-        root / "sdic_run",
+        "SDIC",
         method,
         steps=150,
         extra_loss_weights={"feature_reg": 0.4, "latent_reg": 0.1},
         optimizer=RANGER,
     )
-    path = root / "sdic_train.yaml"
-    path.write_text(yaml.safe_dump(config))
-    assert main(["train", str(path), "--device", "cpu"]) == 0
-
-    log = [json.loads(x) for x in (root / "sdic_run" / "log.jsonl").read_text().splitlines()]
     losses = [r["loss/total"] for r in log if "loss/total" in r]
     assert len(losses) == 150 and all("loss/extra/feature_reg" in r for r in log)
     assert np.mean(losses[-10:]) < 0.7 * np.mean(losses[:10]), (losses[:10], losses[-10:])
-
-    bench = {
-        "generator": str(sdic_world["generator"]),
-        "data": {"name": "folder", "path": str(sdic_world["test"]), "resolution": 16},
-        "metrics": ["mse"],
-        "methods": [
-            {
-                "label": "SDIC",
-                "encoder_checkpoint": str(root / "sdic_run/encoder_latest.safetensors"),
-            },
-            {"label": "e4e", "encoder_checkpoint": str(sdic_world["e4e"])},
-        ],
-        "out": str(root / "sdic_bench"),
-        "progress": False,
-    }
-    rows = dict(ganinv.benchmark(load(BenchConfig, bench)).rows)
     # Measured on this world: SDIC about 0.61, its e4e base about 0.86 (held-out images).
     assert rows["SDIC"]["mse"] < 0.9 * rows["e4e"]["mse"], rows
 
