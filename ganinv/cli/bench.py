@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 
 from ganinv.cli.options import add_device
 
@@ -23,12 +22,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ganinv.core.assets import config_file
     from ganinv.harness.bench import run_bench
     from ganinv.harness.configs import load
     from ganinv.harness.device import init_distributed, shutdown_distributed
     from ganinv.harness.schema import BenchConfig
 
-    config = load(BenchConfig, _config_file(args.config), args.overrides)
+    config = load(BenchConfig, config_file(args.config), args.overrides)
     ctx, device = init_distributed(args.device)
     try:
         outcome = run_bench(config, device, resume=args.resume, dist_ctx=ctx)
@@ -42,13 +42,3 @@ def run(args: argparse.Namespace) -> int:
         for kind, path in outcome.paths.items():
             print(f"{kind:>9}: {path}")
     return 0
-
-
-def _config_file(given: str) -> str:
-    """`given` when it is a file; else a config of that name shipped beside the cards."""
-    from ganinv.core.assets import config_path
-
-    if os.path.exists(given):
-        return given
-    shipped = config_path(given.removesuffix(".yaml"))
-    return str(shipped) if shipped is not None else given

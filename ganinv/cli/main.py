@@ -28,6 +28,7 @@ COMMANDS = (
     "ganinv.cli.bench",
     "ganinv.cli.edit",
     "ganinv.cli.reproduce",
+    "ganinv.cli.studio",
 )
 
 

@@ -204,6 +204,15 @@ def config_path(name: str) -> Path | None:
     return None
 
 
+def config_file(given: str) -> str:
+    """`given` when it is a file; else the config of that name shipped beside the cards
+    (`config_path`); else `given` unchanged (the reader then says it does not exist)."""
+    if os.path.exists(given):
+        return given
+    shipped = config_path(given.removesuffix(".yaml"))
+    return str(shipped) if shipped is not None else given
+
+
 def resolve_file(value: str) -> str:
     """`value` itself when it is a path, else the verified file of the card it names."""
     return str(asset_path(value)) if looks_like_name(value) else value

@@ -20,9 +20,8 @@ from ganinv.harness.grids import ERROR_MAP_NOTE, comparison_tiles
 from ganinv.harness.svg_plot import scatter_svg
 from ganinv.harness.tables import BenchTable
 
-_CSS = """
-body { font-family: system-ui, sans-serif; margin: 24px; color: #222; max-width: 1400px; }
-h1 { font-size: 22px; } h2 { font-size: 17px; margin-top: 28px; }
+# The tables, plots and grids (also shown inside the studio's Compare tab), then the page.
+PARTS_CSS = """
 div.table-scroll { overflow-x: auto; max-width: 100%; }
 table.results { border-collapse: collapse; font-size: 14px; }
 table.results th, table.results td { border: 1px solid #ccc; padding: 4px 10px; text-align: right; }
@@ -49,6 +48,10 @@ table.grid td.recon { border-left: 2px solid #bbb; }
 table.grid .sticky { position: sticky; left: 0; z-index: 2; border-right: 2px solid #555; }
 table.grid img { width: 80px; height: 80px; image-rendering: pixelated; display: block;
   cursor: zoom-in; }
+"""
+_PAGE_CSS = """
+body { font-family: system-ui, sans-serif; margin: 24px; color: #222; max-width: 1400px; }
+h1 { font-size: 22px; } h2 { font-size: 17px; margin-top: 28px; }
 #zoom { display: none; position: fixed; inset: 0; background: rgba(0, 0, 0, 0.82); z-index: 10;
   align-items: center; justify-content: center; flex-direction: column; cursor: zoom-out; }
 #zoom.open { display: flex; }
@@ -212,7 +215,7 @@ def render_report(
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{escape(title)}</title><style>{_CSS}</style></head><body>",
+        f"<title>{escape(title)}</title><style>{PARTS_CSS}{_PAGE_CSS}</style></head><body>",
         f"<h1>{escape(title)}</h1>",
         "<h2>Results</h2>",
         table_html(table),

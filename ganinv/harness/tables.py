@@ -16,6 +16,10 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+# Formats of the columns every table has (the rest: "{:.4f}"); a table read back keeps them.
+_FORMATS = {"seconds_per_image": "{:.4g}", "peak_memory_mib": "{:.0f}"}
+_MAX_TABLE_CHARS = 4 << 20
+
 
 @dataclass
 class Column:
@@ -61,7 +65,7 @@ class BenchTable:
                 "seconds_per_image",
                 "s/img",
                 False,
-                "{:.4g}",
+                _FORMATS["seconds_per_image"],
                 {"timing": results[0]["protocol"].get("timing", "")} if results else {},
             )
         )
@@ -72,7 +76,7 @@ class BenchTable:
                 "peak_memory_mib",
                 "peak MiB",
                 False,
-                "{:.0f}",
+                _FORMATS["peak_memory_mib"],
                 {"memory": results[0]["peak_memory"].get("kind", "")} if results else {},
                 ranked=all("cuda" in r["peak_memory"].get("kind", "") for r in results),
             )
@@ -96,6 +100,58 @@ class BenchTable:
             values["seconds_per_image"] = float(result["seconds_per_image"])
             values["peak_memory_mib"] = result["peak_memory"]["bytes"] / 2**20
             rows.append((result["label"], values))
+        return BenchTable(columns, rows, spread=spread)
+
+    @staticmethod
+    def from_json(text: str, where: str = "table.json") -> BenchTable:
+        """The table `to_json` wrote (a saved bench run), checked as untrusted data: every field
+        of the expected type, values numbers or null; anything else is one `GanInvError` line."""
+        from ganinv.core.errors import GanInvError
+
+        def bad(what: str) -> GanInvError:
+            return GanInvError(f"{where} is not a ganinv bench table ({what}); run `ganinv bench`")
+
+        if len(text) > _MAX_TABLE_CHARS:
+            raise bad(f"{len(text):,} characters")
+        try:
+            data = json.loads(text)
+        except (ValueError, RecursionError) as exc:
+            raise bad("not JSON") from exc
+        if not isinstance(data, dict) or not isinstance(data.get("columns"), list):
+            raise bad("no 'columns' list")
+        if not isinstance(data.get("rows"), list):
+            raise bad("no 'rows' list")
+        columns = []
+        for c in data["columns"]:
+            if not isinstance(c, dict) or not isinstance(c.get("key"), str):
+                raise bad("a column without a 'key' string")
+            protocol = c.get("protocol", {})
+            columns.append(
+                Column(
+                    c["key"],
+                    str(c.get("title", c["key"])),
+                    bool(c.get("higher_is_better", False)),
+                    _FORMATS.get(c["key"], "{:.4f}"),
+                    protocol if isinstance(protocol, dict) else {},
+                    bool(c.get("ranked", True)),
+                )
+            )
+        rows: list[tuple[str, dict[str, float | None]]] = []
+        spread: dict[str, dict[str, float]] = {}
+        for r in data["rows"]:
+            if not isinstance(r, dict) or not isinstance(r.get("method"), str):
+                raise bad("a row without a 'method' string")
+            values = r.get("values", {})
+            if not isinstance(values, dict) or not all(
+                v is None or _finite(v) for v in values.values()
+            ):
+                raise bad(f"row {r['method']!r}: values must be numbers or null")
+            rows.append((r["method"], {c.key: values.get(c.key) for c in columns}))
+            std = r.get("std", {})
+            if isinstance(std, dict):
+                kept = {k: float(v) for k, v in std.items() if isinstance(k, str) and _finite(v)}
+                if kept:
+                    spread[r["method"]] = kept
         return BenchTable(columns, rows, spread=spread)
 
     def best(self, column: Column) -> float | None:

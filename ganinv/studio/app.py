@@ -1,0 +1,367 @@
+"""The studio's Gradio interface: the Invert, Edit and Compare tabs.
+
+Every handler is a thin layer over `ganinv.studio.actions` (the CLI's code paths). Elements the
+tests drive carry ``elem_id`` s; images are shown upscaled with nearest-neighbour sampling so that
+a 32 px reconstruction stays readable. Import this module only after `ganinv.studio.server` has
+pointed Gradio at the studio's upload folder (Gradio reads it when it is imported).
+"""
+
+from __future__ import annotations
+
+import html
+import os
+from typing import Any
+
+import gradio as gr
+import numpy as np
+import torch
+
+from ganinv.core.errors import GanInvError
+from ganinv.core.images import to_uint8
+from ganinv.core.progress import Cancelled
+from ganinv.studio import actions
+from ganinv.studio.bench_run import bench_run_html, read_bench_run
+from ganinv.studio.shared import Studio
+from ganinv.studio.workspace import Session
+
+_CSS = """
+.pixelated img, img.pixelated { image-rendering: pixelated; }
+#invert-results img, #compare-view img { width: 96px; height: 96px; }
+"""
+INVERT_TAB = "the Invert tab's image"
+TEST_IMAGE = "test image {}"
+DEFAULT_METHODS = 2  # methods ticked when the page opens
+
+
+# -- pieces of the page --------------------------------------------------------------------------
+def _upscaled(image: np.ndarray, size: int = 192) -> np.ndarray:
+    """Nearest-neighbour upscaling for display (a 32 px image stays crisp in the browser)."""
+    factor = max(1, size // image.shape[0])
+    return image.repeat(factor, axis=0).repeat(factor, axis=1)
+
+
+def _results_html(image: torch.Tensor, done: list[actions.Reconstruction]) -> str:
+    """The input, then each method's reconstruction beside its error map (the report's grid)."""
+    from ganinv.core.images import from_uint8
+    from ganinv.harness.grids import ERROR_MAP_NOTE
+    from ganinv.harness.report import grid_html
+
+    if not done:
+        return ""
+    recons = {r.label: from_uint8(r.image[None]) for r in done}
+    return grid_html(image.cpu(), recons) + f"<p class='note'>{html.escape(ERROR_MAP_NOTE)}</p>"
+
+
+def _scores_rows(done: list[actions.Reconstruction]) -> list[list[Any]]:
+    return [
+        [r.label, *(round(v, 5) for v in r.metrics.values()), round(r.seconds, 3)] for r in done
+    ]
+
+
+def _image_choices(studio: Studio) -> list[str]:
+    count = 0 if studio.test_images is None else studio.test_images.shape[0]
+    return [INVERT_TAB] + [TEST_IMAGE.format(i + 1) for i in range(count)]
+
+
+def _pick(studio: Studio, session: Session, choice: str, upload: str | None) -> tuple[str, Any]:
+    """(cache key, image [1, 3, R, R]) of an image chooser: an upload wins over the list."""
+    if upload:
+        return f"upload:{upload}", studio.workspace.read_upload(upload, studio.resolution)
+    if choice == INVERT_TAB:
+        if session.image is None:
+            raise GanInvError("upload an image or pick a test image on the Invert tab first")
+        return f"input:{session.image_version}", session.image
+    for i in range(0 if studio.test_images is None else studio.test_images.shape[0]):
+        if choice == TEST_IMAGE.format(i + 1):
+            return f"test:{i}", studio.test_images[i : i + 1]
+    raise GanInvError(f"no image called {choice!r}")
+
+
+# -- the interface -------------------------------------------------------------------------------
+def build_interface(studio: Studio) -> Any:
+    """The Gradio Blocks app (not launched)."""
+    catalog, workspace = studio.catalog, studio.workspace
+    metric_names = [m.name for m in studio.scores.metrics]
+
+    def fail(exc: Exception) -> Exception:
+        return gr.Error(str(exc), print_exception=False)
+
+    def start_session() -> Session:
+        return workspace.new_session()
+
+    def show_input(session: Session) -> tuple[np.ndarray, str]:
+        size = studio.resolution
+        shown = _upscaled(to_uint8(session.image)[0])
+        return shown, f"input ready ({size} x {size} px, as the generator sees it)"
+
+    def on_upload(path: str | None, session: Session) -> tuple[Any, str]:
+        if not path:
+            return gr.update(), ""
+        try:
+            session.set_image(workspace.read_upload(path, studio.resolution))
+        except GanInvError as exc:
+            raise fail(exc) from exc
+        return show_input(session)
+
+    def on_pick_test(session: Session, evt: gr.SelectData) -> tuple[Any, str]:
+        session.set_image(studio.test_images[evt.index : evt.index + 1])
+        return show_input(session)
+
+    # Gradio finds the progress bar by this default value.
+    def on_invert(labels: list[str], session: Session, progress: Any = gr.Progress()) -> Any:  # noqa: B008
+        if session.image is None:
+            raise fail(GanInvError("upload an image or pick a test image first"))
+        if not labels:
+            raise fail(GanInvError("tick at least one method"))
+        session.cancel_requested.clear()
+        image, done, failed = session.image, [], []
+        for i, label in enumerate(labels):
+
+            def observer(desc: str, step: int, total: int, label: str = label) -> None:
+                session.check_cancel()
+                progress((step, total), desc=f"{label}: {desc}")
+
+            progress((i, len(labels)), desc=f"{label}", unit="methods")
+            try:
+                session.check_cancel()
+                done.append(actions.invert(catalog, label, image, studio.scores, observer))
+            except Cancelled:
+                yield _status(done, failed, len(labels), "cancelled"), gr.update(), gr.update()
+                return
+            except GanInvError as exc:
+                failed.append(f"{label}: {exc}")
+            yield (
+                _status(done, failed, len(labels), "running" if i + 1 < len(labels) else "done"),
+                _results_html(image, done),
+                _scores_rows(done),
+            )
+
+    def on_cancel(session: Session) -> str:
+        session.cancel_requested.set()
+        return "cancelling..."
+
+    def on_edit(
+        label: str,
+        kind: str,
+        component: float,
+        strength: float,
+        choice: str,
+        upload: str | None,
+        session: Session,
+    ) -> Any:
+        try:
+            key, image = _pick(studio, session, choice, upload)
+            code = session.code_for(catalog, label, key, image)
+            direction = studio.directions.direction(kind, int(component))
+            edited = actions.edit(catalog, label, code, direction, float(strength))
+        except (GanInvError, ValueError) as exc:
+            raise fail(exc) from exc
+        return _upscaled(edited)
+
+    def on_blend(
+        label: str, a: str, a_up: str | None, b: str, b_up: str | None, session: Session
+    ) -> Any:
+        try:
+            codes = [
+                session.code_for(catalog, label, *_pick(studio, session, c, u))
+                for c, u in ((a, a_up), (b, b_up))
+            ]
+            return _upscaled(actions.blend(catalog, label, *codes))
+        except GanInvError as exc:
+            raise fail(exc) from exc
+
+    def on_custom(
+        label: str,
+        alpha: float,
+        s: str,
+        s_up: str | None,
+        e: str,
+        e_up: str | None,
+        t: str,
+        t_up: str | None,
+        session: Session,
+    ) -> Any:
+        try:
+            codes = [
+                session.code_for(catalog, label, *_pick(studio, session, c, u))
+                for c, u in ((s, s_up), (e, e_up), (t, t_up))
+            ]
+            return _upscaled(actions.custom_edit(catalog, label, *codes, alpha=float(alpha)))
+        except GanInvError as exc:
+            raise fail(exc) from exc
+
+    def on_compare(folder: str) -> str:
+        if not folder:
+            return ""
+        if not studio.free_paths and folder not in studio.bench_runs:
+            raise fail(GanInvError("this studio shows only the bench runs of its config"))
+        try:
+            return bench_run_html(read_bench_run(folder))
+        except GanInvError as exc:
+            raise fail(exc) from exc
+
+    def image_chooser(label: str, key: str, value: str | None = None) -> tuple[Any, Any]:
+        choices = _image_choices(studio)
+        with gr.Column(min_width=160):
+            chosen = gr.Dropdown(
+                choices, value=value or choices[0], label=label, elem_id=f"{key}-choice"
+            )
+            upload = gr.File(
+                label=f"or upload ({label})", type="filepath", height=90, elem_id=f"{key}-upload"
+            )
+        return chosen, upload
+
+    labels = catalog.labels
+    edit_default = next((x for x in labels if catalog.offers[x].config.encoder_checkpoint), None)
+    with gr.Blocks(title="ganinv studio", analytics_enabled=False) as demo:
+        session = gr.State(None, delete_callback=workspace.end_session)
+        g = catalog.generator
+        gr.Markdown(
+            f"## ganinv studio\nGenerator **{html.escape(str(catalog.config.generator))}** "
+            f"({g.resolution} px, {g.num_ws} W+ rows) on **{catalog.device}**; "
+            f"{len(labels)} methods."
+        )
+        with gr.Tab("Invert", id="invert"):
+            with gr.Row():
+                with gr.Column(scale=1, min_width=260):
+                    upload = gr.File(
+                        label="Upload an image", type="filepath", elem_id="invert-upload"
+                    )
+                    if studio.test_images is not None:
+                        gallery = gr.Gallery(
+                            [_upscaled(a, 64) for a in to_uint8(studio.test_images)],
+                            label="...or pick a test image",
+                            columns=4,
+                            height="auto",
+                            allow_preview=False,
+                            elem_id="invert-tests",
+                        )
+                    shown = gr.Image(
+                        label="input",
+                        interactive=False,
+                        height=200,
+                        elem_id="invert-input",
+                        elem_classes="pixelated",
+                    )
+                    ready = gr.Markdown(elem_id="invert-ready")
+                with gr.Column(scale=3):
+                    methods = gr.CheckboxGroup(
+                        labels,
+                        value=labels[:DEFAULT_METHODS],
+                        label="Methods",
+                        elem_id="invert-methods",
+                    )
+                    with gr.Row():
+                        run = gr.Button("Invert", variant="primary", elem_id="invert-run")
+                        cancel = gr.Button("Cancel", variant="stop", elem_id="invert-cancel")
+                    status = gr.Markdown(elem_id="invert-status")
+                    results = gr.HTML(elem_id="invert-results")
+                    scores = gr.Dataframe(
+                        headers=["method", *metric_names, "seconds"],
+                        label="per-image metrics and inversion time",
+                        interactive=False,
+                        elem_id="invert-scores",
+                    )
+        with gr.Tab("Edit", id="edit"):
+            edit_method = gr.Dropdown(
+                labels, value=edit_default, label="Method", elem_id="edit-method"
+            )
+            with gr.Accordion("Move along a direction", open=True):
+                with gr.Row():
+                    edit_image, edit_upload = image_chooser("image", "edit")
+                    with gr.Column(scale=2):
+                        kinds = studio.directions.kinds
+                        kind = gr.Dropdown(
+                            kinds, value=kinds[0], label="direction", elem_id="edit-direction"
+                        )
+                        component = gr.Slider(
+                            0,
+                            19,
+                            value=0,
+                            step=1,
+                            label="component (GANSpace / SeFa)",
+                            elem_id="edit-component",
+                        )
+                        strength = gr.Slider(
+                            -8, 8, value=0, step=0.5, label="strength", elem_id="edit-strength"
+                        )
+                    edited = gr.Image(
+                        label="edited",
+                        interactive=False,
+                        height=220,
+                        elem_id="edit-result",
+                        elem_classes="pixelated",
+                    )
+            with gr.Accordion("Blend: structure of one image, appearance of another", open=False):
+                with gr.Row():
+                    blend_a, blend_a_up = image_chooser("structure", "blend-structure")
+                    blend_b, blend_b_up = image_chooser(
+                        "appearance", "blend-appearance", _image_choices(studio)[-1]
+                    )
+                    blended = gr.Image(
+                        label="blend",
+                        interactive=False,
+                        height=220,
+                        elem_id="blend-result",
+                        elem_classes="pixelated",
+                    )
+                blend_run = gr.Button("Blend", elem_id="blend-run")
+            with gr.Accordion("Custom edit: target + alpha x (edited - source)", open=False):
+                with gr.Row():
+                    src, src_up = image_chooser("source", "custom-source")
+                    dst, dst_up = image_chooser("edited source", "custom-edited")
+                    tgt, tgt_up = image_chooser("target", "custom-target")
+                    custom_out = gr.Image(
+                        label="result",
+                        interactive=False,
+                        height=220,
+                        elem_id="custom-result",
+                        elem_classes="pixelated",
+                    )
+                alpha = gr.Slider(-2, 3, value=1, step=0.1, label="alpha", elem_id="custom-alpha")
+                custom_run = gr.Button("Apply the edit", elem_id="custom-run")
+        with gr.Tab("Compare", id="compare"):
+            runs = [r for r in studio.bench_runs if os.path.isfile(os.path.join(r, "table.json"))]
+            folder = gr.Dropdown(
+                runs,
+                value=runs[0] if runs else None,
+                allow_custom_value=studio.free_paths,
+                label="a saved `ganinv bench` run (its output folder)",
+                elem_id="compare-folder",
+            )
+            show = gr.Button("Show", elem_id="compare-show")
+            view = gr.HTML(elem_id="compare-view")
+
+        demo.load(start_session, outputs=session)
+        upload.upload(on_upload, [upload, session], [shown, ready])
+        if studio.test_images is not None:
+            gallery.select(on_pick_test, session, [shown, ready])
+        invert_event = run.click(on_invert, [methods, session], [status, results, scores])
+        cancel.click(on_cancel, session, status, cancels=[invert_event])
+        edit_inputs = [edit_method, kind, component, strength, edit_image, edit_upload, session]
+        strength.release(on_edit, edit_inputs, edited)
+        component.release(on_edit, edit_inputs, edited)
+        kind.change(on_edit, edit_inputs, edited)
+        blend_run.click(
+            on_blend, [edit_method, blend_a, blend_a_up, blend_b, blend_b_up, session], blended
+        )
+        custom_run.click(
+            on_custom,
+            [edit_method, alpha, src, src_up, dst, dst_up, tgt, tgt_up, session],
+            custom_out,
+        )
+        show.click(on_compare, folder, view)
+    return demo
+
+
+def _status(done: list[actions.Reconstruction], failed: list[str], total: int, state: str) -> str:
+    lines = [f"**{state}**: {len(done)} of {total} method(s) inverted"]
+    lines += [f"- {r.label}: {r.seconds:.2f} s" for r in done]
+    lines += [f"- failed: {html.escape(f)}" for f in failed]
+    return "\n".join(lines)
+
+
+def css() -> str:
+    from ganinv.harness.report import PARTS_CSS
+
+    return PARTS_CSS + _CSS
