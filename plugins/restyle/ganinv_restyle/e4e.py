@@ -13,12 +13,10 @@ from __future__ import annotations
 
 import torch
 from ganinv_baselines.e4e import E4EEncoder
-from ganinv_baselines.encoder_common import require_space
 
 from ganinv.core.encoder import Encoder
 from ganinv.core.space import InversionSpace
-from ganinv_restyle.backbone import ReStyleBackbone, map2style_heads
-from ganinv_restyle.iterative import ReStyleIterations, check_steps
+from ganinv_restyle.iterative import ReStyleIterations
 
 
 class ReStyleE4EEncoder(ReStyleIterations, E4EEncoder):
@@ -55,17 +53,15 @@ class ReStyleE4EEncoder(ReStyleIterations, E4EEncoder):
     ) -> None:
         # Not E4EEncoder.__init__: it builds e4e's feature pyramid, which ReStyle does not use.
         Encoder.__init__(self, space)
-        require_space(space, ("wplus",), self.encoder_name)
-        g = space.generator
-        self.input_resolution = input_resolution
         self.start_from_latent_avg = True  # w_0 = w_avg, as ReStyle
-        self.train_steps = check_steps(train_steps, "train_steps")
-        self.inference_steps = check_steps(inference_steps, "inference_steps")
-        self.backbone = ReStyleBackbone(num_layers, units, widths)
-        if backbone_weights:
-            self.backbone.load_ir_se(backbone_weights)
-        self.styles = map2style_heads(
-            g.num_ws, self.backbone.out_channels, g.w_dim, input_resolution
+        self.init_network(
+            input_resolution,
+            num_layers,
+            units,
+            widths,
+            backbone_weights,
+            train_steps,
+            inference_steps,
         )
         self.init_training_terms(
             progressive_start,

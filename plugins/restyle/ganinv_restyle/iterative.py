@@ -15,11 +15,12 @@ steps (5 by default; `iterate` returns every step's code).
 from __future__ import annotations
 
 import torch
-from ganinv_baselines.encoder_common import check_input
+from ganinv_baselines.encoder_common import check_input, require_space
 
 from ganinv.core.encoder import to_encoder_input
 from ganinv.core.errors import GanInvError
 from ganinv.core.space import Code, InversionSpace
+from ganinv_restyle.backbone import ReStyleBackbone, map2style_heads
 
 
 def check_steps(value: int, field: str) -> int:
@@ -37,6 +38,30 @@ class ReStyleIterations:
     train_steps: int
     inference_steps: int
     encoder_name: str
+
+    def init_network(
+        self,
+        input_resolution: int,
+        num_layers: int | None,
+        units: list[int] | None,
+        widths: list[int] | None,
+        backbone_weights: str | None,
+        train_steps: int,
+        inference_steps: int,
+    ) -> None:
+        """What both variants build (arguments as `ReStylePSPEncoder`): the 'wplus' check, the
+        step counts, the 6-channel backbone and one map2style head per code."""
+        require_space(self.space, ("wplus",), self.encoder_name)
+        g = self.space.generator
+        self.input_resolution = input_resolution
+        self.train_steps = check_steps(train_steps, "train_steps")
+        self.inference_steps = check_steps(inference_steps, "inference_steps")
+        self.backbone = ReStyleBackbone(num_layers, units, widths)
+        if backbone_weights:
+            self.backbone.load_ir_se(backbone_weights)
+        self.styles = map2style_heads(
+            g.num_ws, self.backbone.out_channels, g.w_dim, input_resolution
+        )
 
     def predict_delta(self, inputs: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
