@@ -11,10 +11,13 @@ For CPU-sized encoders (tests, demos) `stage_specs` takes smaller per-stage bloc
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
 from torch import nn
+
+from ganinv.core.errors import GanInvError
 
 # Blocks per stage for the standard depths (pSp/TreB1eN `get_blocks`).
 STAGE_UNITS: dict[int, tuple[int, int, int, int]] = {
@@ -64,6 +67,25 @@ def stage_specs(
         stages.append(blocks)
         in_channel = width
     return stages
+
+
+def encoder_stages(
+    num_layers: int | None,
+    units: Sequence[int] | None,
+    widths: Sequence[int],
+    owner: str,
+    settings: str = "IR-SE backbone settings",
+) -> list[list[BlockSpec]]:
+    """`stage_specs` from an encoder's config arguments: `num_layers` or `units` (a list, or
+    None) and four `widths`. A mistake raises a `GanInvError`: "<owner> needs 4 stage widths" or
+    "<settings>: <what stage_specs refused>"."""
+    widths = tuple(widths)
+    if len(widths) != 4:
+        raise GanInvError(f"{owner} needs 4 stage widths, got {list(widths)}")
+    try:
+        return stage_specs(num_layers, tuple(units) if units else None, widths)
+    except ValueError as exc:
+        raise GanInvError(f"{settings}: {exc}") from exc
 
 
 def stage_end_indices(stages: list[list[BlockSpec]]) -> list[int]:

@@ -27,9 +27,9 @@ from ganinv.core.errors import GanInvError
 from ganinv.nets.ir_se import (
     STAGE_WIDTHS,
     build_body,
+    encoder_stages,
     input_layer,
     stage_end_indices,
-    stage_specs,
 )
 
 
@@ -107,12 +107,7 @@ class FeaturePyramid(nn.Module):
     ) -> None:
         super().__init__()
         widths = tuple(widths)
-        if len(widths) != 4:
-            raise GanInvError(f"the pSp pyramid needs 4 stage widths, got {list(widths)}")
-        try:
-            stages = stage_specs(num_layers, tuple(units) if units else None, widths)
-        except ValueError as exc:
-            raise GanInvError(f"IR-SE backbone settings: {exc}") from exc
+        stages = encoder_stages(num_layers, units, widths, "the pSp pyramid")
         self.input_layer = input_layer(widths[0], in_channels)
         self.body = build_body(stages, use_se=True)
         ends = stage_end_indices(stages)

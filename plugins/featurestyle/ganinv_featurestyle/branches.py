@@ -7,8 +7,13 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ganinv.core.errors import GanInvError
-from ganinv.nets.ir_se import STAGE_WIDTHS, build_body, input_layer, stage_end_indices, stage_specs
+from ganinv.nets.ir_se import (
+    STAGE_WIDTHS,
+    build_body,
+    encoder_stages,
+    input_layer,
+    stage_end_indices,
+)
 
 
 class StageBackbone(nn.Module):
@@ -23,12 +28,9 @@ class StageBackbone(nn.Module):
     ) -> None:
         super().__init__()
         widths = tuple(widths)
-        if len(widths) != 4:
-            raise GanInvError(f"feature_style needs 4 stage widths, got {list(widths)}")
-        try:
-            stages = stage_specs(num_layers, tuple(units) if units else None, widths)
-        except ValueError as exc:
-            raise GanInvError(f"feature_style backbone settings: {exc}") from exc
+        stages = encoder_stages(
+            num_layers, units, widths, "feature_style", "feature_style backbone settings"
+        )
         # Names as pSp's (input_layer, body), so an ArcFace IR-SE50 state dict loads into them.
         self.input_layer = input_layer(widths[0])
         self.body = build_body(stages, use_se=True)

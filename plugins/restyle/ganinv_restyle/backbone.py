@@ -15,7 +15,7 @@ from ganinv_baselines.psp_parts import GradualStyleBlock
 from torch import nn
 
 from ganinv.core.errors import GanInvError
-from ganinv.nets.ir_se import STAGE_WIDTHS, build_body, input_layer, stage_specs
+from ganinv.nets.ir_se import STAGE_WIDTHS, build_body, encoder_stages, input_layer
 
 # The image and the current reconstruction, concatenated.
 INPUT_CHANNELS = 6
@@ -32,12 +32,7 @@ class ReStyleBackbone(nn.Module):
     ) -> None:
         super().__init__()
         widths = list(widths or STAGE_WIDTHS)
-        if len(widths) != 4:
-            raise GanInvError(f"the ReStyle backbone needs 4 stage widths, got {widths}")
-        try:
-            stages = stage_specs(num_layers, tuple(units) if units else None, tuple(widths))
-        except ValueError as exc:
-            raise GanInvError(f"IR-SE backbone settings: {exc}") from exc
+        stages = encoder_stages(num_layers, units, widths, "the ReStyle backbone")
         self.input_layer = input_layer(widths[0], INPUT_CHANNELS)
         self.body = build_body(stages, use_se=True)
         self.out_channels = widths[3]
