@@ -602,7 +602,7 @@ MAX_PEEK_BYTES = 256 << 20  # the pickle record (a released file's is about 100 
 
 
 def looks_like_release(path: Any) -> bool:
-    """Whether a torch zip file's pickle names 'state_dict', 'opts' and encoder.* / decoder.*
+    """Whether a torch zip file's pickle names 'state_dict', 'opts' and encoder.* or decoder.*
     keys: which reader `ganinv convert` hands it to. Only the small pickle record is walked
     (opcode by opcode, nothing built); `read_release` then checks the file fully."""
     import pickletools
@@ -628,8 +628,6 @@ def looks_like_release(path: Any) -> bool:
                         strings.add(arg)
     except Exception:  # any damage: not routed here; the rosinality reader reports it
         return False
-    return (
-        {"state_dict", "opts"} <= strings
-        and any(s.startswith("encoder.") for s in strings)
-        and any(s.startswith("decoder.") for s in strings)
+    return {"state_dict", "opts"} <= strings and any(
+        s.startswith(("encoder.", "decoder.")) for s in strings
     )

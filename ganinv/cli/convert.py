@@ -87,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
     output = Path(args.output)
     if output.suffix != ".safetensors":
         raise GanInvError(f"OUT must end in .safetensors, got {output}")
-    if args.generator_out is None and _is_release(args.input):
+    if _is_release(args.input):
         return _convert_release(args, output)
     if args.generator_out is not None:
         raise GanInvError(
