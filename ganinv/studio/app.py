@@ -154,9 +154,10 @@ def build_interface(studio: Studio) -> Any:
             code = session.code_for(catalog, label, key, image)
             direction = studio.directions.direction(kind, int(component))
             edited = actions.edit(catalog, label, code, direction, float(strength))
+            unedited = actions.edit(catalog, label, code, direction, 0.0)
         except (GanInvError, ValueError) as exc:
             raise fail(exc) from exc
-        return _upscaled(edited)
+        return _upscaled(unedited), _upscaled(edited)
 
     def on_blend(
         label: str, a: str, a_up: str | None, b: str, b_up: str | None, session: Session
@@ -207,7 +208,7 @@ def build_interface(studio: Studio) -> Any:
                 choices, value=value or choices[0], label=label, elem_id=f"{key}-choice"
             )
             upload = gr.File(
-                label=f"or upload ({label})", type="filepath", height=90, elem_id=f"{key}-upload"
+                label=f"or upload ({label})", type="filepath", height=120, elem_id=f"{key}-upload"
             )
         return chosen, upload
 
@@ -230,6 +231,7 @@ def build_interface(studio: Studio) -> Any:
                     if studio.test_images is not None:
                         gallery = gr.Gallery(
                             [_upscaled(a, 64) for a in to_uint8(studio.test_images)],
+                            format="png",
                             label="...or pick a test image",
                             columns=4,
                             height="auto",
@@ -237,6 +239,7 @@ def build_interface(studio: Studio) -> Any:
                             elem_id="invert-tests",
                         )
                     shown = gr.Image(
+                        format="png",  # lossless: what the method rendered
                         label="input",
                         interactive=False,
                         height=200,
@@ -285,7 +288,16 @@ def build_interface(studio: Studio) -> Any:
                         strength = gr.Slider(
                             -8, 8, value=0, step=0.5, label="strength", elem_id="edit-strength"
                         )
+                    unedited = gr.Image(
+                        format="png",  # lossless: what the method rendered
+                        label="reconstruction (strength 0)",
+                        interactive=False,
+                        height=220,
+                        elem_id="edit-unedited",
+                        elem_classes="pixelated",
+                    )
                     edited = gr.Image(
+                        format="png",
                         label="edited",
                         interactive=False,
                         height=220,
@@ -299,6 +311,7 @@ def build_interface(studio: Studio) -> Any:
                         "appearance", "blend-appearance", _image_choices(studio)[-1]
                     )
                     blended = gr.Image(
+                        format="png",  # lossless: what the method rendered
                         label="blend",
                         interactive=False,
                         height=220,
@@ -312,6 +325,7 @@ def build_interface(studio: Studio) -> Any:
                     dst, dst_up = image_chooser("edited source", "custom-edited")
                     tgt, tgt_up = image_chooser("target", "custom-target")
                     custom_out = gr.Image(
+                        format="png",  # lossless: what the method rendered
                         label="result",
                         interactive=False,
                         height=220,
@@ -339,9 +353,8 @@ def build_interface(studio: Studio) -> Any:
         invert_event = run.click(on_invert, [methods, session], [status, results, scores])
         cancel.click(on_cancel, session, status, cancels=[invert_event])
         edit_inputs = [edit_method, kind, component, strength, edit_image, edit_upload, session]
-        strength.release(on_edit, edit_inputs, edited)
-        component.release(on_edit, edit_inputs, edited)
-        kind.change(on_edit, edit_inputs, edited)
+        for trigger in (strength.release, component.release, kind.change, edit_image.change):
+            trigger(on_edit, edit_inputs, [unedited, edited])
         blend_run.click(
             on_blend, [edit_method, blend_a, blend_a_up, blend_b, blend_b_up, session], blended
         )

@@ -25,6 +25,7 @@ MAX_GRID_IMAGES = 16
 class BenchRun:
     folder: Path
     table: BenchTable
+    edit_table: BenchTable | None  # the editability table, when the run measured it
     inputs: torch.Tensor | None  # [N, 3, R, R] in [-1, 1]
     recons: dict[str, torch.Tensor]  # label -> [N, 3, R, R], methods with all N images
 
@@ -48,6 +49,10 @@ def read_bench_run(folder: str | os.PathLike[str]) -> BenchRun:
             f"{folder} holds no table.json: give the output folder of a `ganinv bench` run"
         )
     table = BenchTable.from_json(table_file.read_text(encoding="utf-8"), str(table_file))
+    edit_file = folder / "editability.json"
+    edit_table = None
+    if edit_file.is_file():
+        edit_table = BenchTable.from_json(edit_file.read_text(encoding="utf-8"), str(edit_file))
     count = 0
     while count < MAX_GRID_IMAGES and (folder / "inputs" / f"{count:03d}.png").is_file():
         count += 1
@@ -68,7 +73,7 @@ def read_bench_run(folder: str | os.PathLike[str]) -> BenchRun:
                 continue
             if images.shape == inputs.shape:
                 recons[label] = images
-    return BenchRun(folder, table, inputs, recons)
+    return BenchRun(folder, table, edit_table, inputs, recons)
 
 
 def bench_run_html(run: BenchRun) -> str:
@@ -78,8 +83,11 @@ def bench_run_html(run: BenchRun) -> str:
     from ganinv.harness.report import grid_html, plots_html, table_html
 
     parts = [f"<h3>{escape(str(run.folder))}</h3>", table_html(run.table)]
+    if run.edit_table is not None:
+        parts.append("<h4>editability</h4>" + table_html(run.edit_table))
     parts.append("<h4>quality against time</h4>" + plots_html(run.table))
     if run.inputs is not None and run.recons:
         parts.append("<h4>reconstructions and error maps</h4>" + grid_html(run.inputs, run.recons))
-    notes = "".join(f"<li>{escape(n)}</li>" for n in run.table.footnotes())
+    footnotes = run.table.footnotes() + (run.edit_table.footnotes() if run.edit_table else [])
+    notes = "".join(f"<li>{escape(n)}</li>" for n in footnotes)
     return "".join(parts) + f'<ul class="notes">{notes}</ul>'
