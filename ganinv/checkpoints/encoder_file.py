@@ -442,7 +442,9 @@ def _compare(header: EncoderHeader, encoder: Encoder) -> None:
     have = {k: tuple(v.shape) for k, v in state.items()}
     want = {k: t.shape for k, t in header.tensors.items()}
     if have == want:
-        stored = {id(v) for v in state.values()}
+        # keep_vars: the parameters and buffers themselves (state_dict() returns detached
+        # copies, whose ids never match, which counted every weight as "not in the file").
+        stored = {id(v) for v in encoder.state_dict(keep_vars=True).values()}
         visible = [*encoder.parameters(), *encoder.buffers()]
         extra = sum(t.numel() for t in visible if id(t) not in stored)
         if extra > EXTRA_VALUES:  # e.g. a non-persistent buffer sized by a header value
