@@ -13,7 +13,7 @@ imports it. Every module of this surface sits below the harness: it imports noth
 from __future__ import annotations
 
 from ganinv.checkpoints.encoder_file import load_exported_encoder, read_encoder_file
-from ganinv.checkpoints.frozen_base import load_base_encoder
+from ganinv.checkpoints.frozen_base import load_base_encoder, load_e4e_base
 from ganinv.checkpoints.safe_load import check_state, check_tensor, torch_load
 from ganinv.core.components import build_component, spec_name
 from ganinv.core.config import PositiveFloat, PositiveInt, Range
@@ -125,6 +125,7 @@ __all__ = [
     "check_tensor",
     "frozen_forward",
     "load_base_encoder",
+    "load_e4e_base",
     "load_exported_encoder",
     "offset_key",
     "offsets_of",

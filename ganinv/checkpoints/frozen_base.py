@@ -19,7 +19,7 @@ from ganinv.core.encoder import Encoder
 from ganinv.core.errors import GanInvError
 from ganinv.core.space import InversionSpace
 
-__all__ = ["load_base_encoder"]
+__all__ = ["load_base_encoder", "load_e4e_base"]
 
 
 def load_base_encoder(
@@ -42,3 +42,11 @@ def load_base_encoder(
         raise GanInvError(f"{option} {str(path)!r} predicts codes of space {found!r}; {needs}")
     base_space = build_component("spaces", header.space, generator=space.generator)
     return load_exported_encoder(path, base_space)
+
+
+def load_e4e_base(path: str | os.PathLike[str], space: InversionSpace, method: str) -> Encoder:
+    """`load_base_encoder` for an ``e4e_checkpoint`` argument: any encoder exported for
+    ``wplus`` (e4e in the papers of SDIC, HFGI and StyleFeatureEditor); `method` names the
+    component that needs it in the error."""
+    needs = f"{method} needs an encoder trained for 'wplus' (e4e in the paper)"
+    return load_base_encoder(path, space, ("wplus",), "e4e_checkpoint", needs)

@@ -19,6 +19,7 @@ from ganinv.plugin_api import (
     attach_frozen,
     frozen_forward,
     load_base_encoder,
+    load_e4e_base,
     load_exported_encoder,
 )
 
@@ -74,6 +75,11 @@ def test_a_file_for_another_space_is_refused_with_the_callers_words(world: dict[
     message = "e4e_checkpoint '.*w.safetensors' predicts codes of space 'w'; SDIC needs 'wplus'"
     with pytest.raises(ganinv.GanInvError, match=message):
         load_base_encoder(world["w"], space, ("wplus",), "e4e_checkpoint", "SDIC needs 'wplus'")
+    with pytest.raises(
+        ganinv.GanInvError, match="space 'w'; HFGI needs an encoder trained for 'wplus'"
+    ):
+        load_e4e_base(world["w"], space, "HFGI")
+    assert load_e4e_base(world["wplus"], space, "HFGI").space.name == "wplus"
     # `accept` may list several spaces; the base is built on the file's own space.
     base = load_base_encoder(world["w"], space, ("w", "wplus"), "base_encoder", "-")
     assert base.space.name == "w"

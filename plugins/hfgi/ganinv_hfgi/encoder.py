@@ -25,7 +25,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ganinv.checkpoints.frozen_base import load_base_encoder
+from ganinv.checkpoints.frozen_base import load_e4e_base
 from ganinv.core.encoder import Encoder
 from ganinv.core.errors import GanInvError
 from ganinv.core.space import Code, InversionSpace
@@ -64,13 +64,7 @@ class HFGIEncoder(Encoder):
             raise GanInvError(
                 f"encoder hfgi: distortion_scale must be in [0, 1], got {distortion_scale}"
             )
-        base = load_base_encoder(
-            e4e_checkpoint,
-            space,
-            accept=("wplus",),
-            option="e4e_checkpoint",
-            needs="HFGI needs an encoder trained for 'wplus' (e4e in the paper)",
-        )
+        base = load_e4e_base(e4e_checkpoint, space, "HFGI")
         attach_frozen(self, "base_encoder", base)  # never trained; weights in their own file
         self.input_resolution = int(getattr(base, "input_resolution", space.generator.resolution))
         # The space's own networks: trained here, saved with this encoder, rendered by the space.

@@ -22,7 +22,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ganinv.checkpoints.frozen_base import load_base_encoder
+from ganinv.checkpoints.frozen_base import load_e4e_base
 from ganinv.core.encoder import Encoder
 from ganinv.core.errors import GanInvError
 from ganinv.core.space import Code, InversionSpace
@@ -65,13 +65,7 @@ class SDICEncoder(Encoder):
                 f"the sdic encoder needs the 'sdic' space, got {space.name!r}; set space: "
                 "{name: sdic}"
             )
-        base = load_base_encoder(
-            e4e_checkpoint,
-            space,
-            accept=("wplus",),
-            option="e4e_checkpoint",
-            needs="SDIC needs an encoder trained for 'wplus' (e4e in the paper)",
-        )
+        base = load_e4e_base(e4e_checkpoint, space, "SDIC")
         attach_frozen(self, "base_encoder", base)  # never trained; weights in their own file
         self.input_resolution = int(getattr(base, "input_resolution", space.generator.resolution))
         g = space.generator

@@ -34,7 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ganinv.checkpoints.frozen_base import load_base_encoder
+from ganinv.checkpoints.frozen_base import load_e4e_base
 from ganinv.core.components import build_component, spec_name
 from ganinv.core.encoder import Encoder
 from ganinv.core.errors import GanInvError
@@ -109,15 +109,7 @@ class SFEEncoder(Encoder):
         )
         # Training steps taken (the blend ramp): a buffer, so checkpoints restore it exactly.
         self.register_buffer("steps_done", torch.zeros((), dtype=torch.long))
-        base = None
-        if e4e_checkpoint:
-            base = load_base_encoder(
-                e4e_checkpoint,
-                space,
-                accept=("wplus",),
-                option="e4e_checkpoint",
-                needs="SFE needs an encoder trained for 'wplus' (e4e in the paper)",
-            )
+        base = load_e4e_base(e4e_checkpoint, space, "SFE") if e4e_checkpoint else None
         attach_frozen(self, "base_encoder", base)  # never trained; weights in their own file
         self.w_branch_losses = dict(w_branch_losses or DEFAULT_IMAGE_LOSSES)
         self.edit_losses = dict(edit_losses or DEFAULT_IMAGE_LOSSES)
