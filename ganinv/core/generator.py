@@ -13,6 +13,8 @@ from typing import Literal
 import torch
 from torch import nn
 
+from ganinv.core.errors import GanInvError
+
 LayerKind = Literal["const", "conv", "conv_up", "torgb"]
 NoiseMode = Literal["const", "random", "none"]
 
@@ -132,3 +134,17 @@ class Generator(nn.Module):
             if info.name == name:
                 return info
         raise KeyError(f"no synthesis layer {name!r}; layers: {[i.name for i in self.layers]}")
+
+
+def first_feature_layer(generator: Generator, resolution: int, purpose: str) -> LayerInfo:
+    """The first feature layer (const, conv_up or conv: not toRGB) whose output is `resolution`
+    px, where SDIC adds its residual and HFGI modulates. A generator without one raises a
+    `GanInvError` that names `purpose` (e.g. "for SDIC's compensation") and the sizes it has."""
+    for info in generator.layers:
+        if info.resolution == resolution and info.kind != "torgb":
+            return info
+    available = sorted({i.resolution for i in generator.layers})
+    raise GanInvError(
+        f"the generator has no synthesis layer at {resolution} px {purpose}; set "
+        f"feature_resolution to one of {available}"
+    )

@@ -26,7 +26,13 @@ from ganinv_baselines.noise import is_noise_key, noise_override
 from ganinv_baselines.wplus_space import WPlusSpace
 
 from ganinv.core.errors import GanInvError
-from ganinv.core.generator import Generator, LayerInfo, NoiseMode, SynthesisHooks
+from ganinv.core.generator import (
+    Generator,
+    LayerInfo,
+    NoiseMode,
+    SynthesisHooks,
+    first_feature_layer,
+)
 from ganinv.core.space import Code
 from ganinv.core.weight_offsets import hooks_with_active_offsets
 from ganinv_hfgi.alignment import PAPER_WIDTHS as ADA_WIDTHS
@@ -34,18 +40,6 @@ from ganinv_hfgi.branch import HFGIBranch
 from ganinv_hfgi.consultation import PAPER_WIDTHS as CONSULTATION_WIDTHS
 
 DISTORTION_KEY = "distortion"
-
-
-def modulated_layer(generator: Generator, resolution: int) -> LayerInfo:
-    """The first feature layer (const, conv_up or conv) whose output is `resolution` px."""
-    for info in generator.layers:
-        if info.resolution == resolution and info.kind != "torgb":
-            return info
-    available = sorted({i.resolution for i in generator.layers})
-    raise GanInvError(
-        f"the generator has no synthesis layer at {resolution} px for HFGI's conditions; set "
-        f"feature_resolution to one of {available}"
-    )
 
 
 class Modulate(SynthesisHooks):
@@ -101,7 +95,9 @@ class HFGISpace(WPlusSpace):
             raise GanInvError(f"head_hidden must be in [1, 4096] or null, got {head_hidden}")
         self.feature_resolution = int(feature_resolution)
         self.distortion_resolution = int(distortion_resolution)
-        self.layer = modulated_layer(generator, self.feature_resolution)
+        self.layer = first_feature_layer(
+            generator, self.feature_resolution, "for HFGI's conditions"
+        )
         self.branch = HFGIBranch(
             self.layer.out_channels,
             tuple(alignment_widths or ADA_WIDTHS),

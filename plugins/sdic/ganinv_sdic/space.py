@@ -19,22 +19,16 @@ from ganinv_baselines.noise import is_noise_key, noise_override
 from ganinv_baselines.wplus_space import WPlusSpace
 
 from ganinv.core.errors import GanInvError
-from ganinv.core.generator import Generator, LayerInfo, NoiseMode, SynthesisHooks
+from ganinv.core.generator import (
+    Generator,
+    LayerInfo,
+    NoiseMode,
+    SynthesisHooks,
+    first_feature_layer,
+)
 from ganinv.core.space import Code
 
 RESIDUAL_KEY = "residual"
-
-
-def compensation_layer(generator: Generator, resolution: int) -> LayerInfo:
-    """The first feature layer (const, conv_up or conv) whose output is `resolution` px."""
-    for info in generator.layers:
-        if info.resolution == resolution and info.kind != "torgb":
-            return info
-    available = sorted({i.resolution for i in generator.layers})
-    raise GanInvError(
-        f"the generator has no synthesis layer at {resolution} px for SDIC's compensation; set "
-        f"feature_resolution to one of {available}"
-    )
 
 
 class AddResidual(SynthesisHooks):
@@ -81,7 +75,7 @@ class SDICSpace(WPlusSpace):
     ) -> None:
         super().__init__(generator, blend_crossover, w_std_samples)
         self.feature_resolution = feature_resolution
-        self.layer = compensation_layer(generator, feature_resolution)
+        self.layer = first_feature_layer(generator, feature_resolution, "for SDIC's compensation")
 
     # -- parts ----------------------------------------------------------------------------------
     def residual_shape(self) -> tuple[int, int, int]:
