@@ -1,5 +1,6 @@
 """A tiny world for methods that build on a frozen e4e (SDIC, HFGI): a 16 px StyleGAN2 file,
-images out of its domain (so the e4e leaves something for the method to restore), and an e4e
+images out of its domain (`tiny_world.block_images`: the e4e leaves something for the method to
+restore), and an e4e
 trained for a few steps through `ganinv train` and exported. Importable: tests/ is on the path.
 
 `train_and_bench` trains such a method through the CLI and benchmarks it against its e4e base on
@@ -16,7 +17,7 @@ import numpy as np
 import torch
 import yaml
 from PIL import Image
-from tiny_world import save_tiny_networks, tiny_generator, train_on_cpu
+from tiny_world import block_images, save_tiny_networks, tiny_generator, train_on_cpu
 
 import ganinv
 
@@ -33,20 +34,6 @@ E4E_BACKBONE = {
 
 def make_generator_file(path: Path, seed: int = 0) -> Path:
     return save_tiny_networks(path, tiny_generator(seed, w_avg_samples=256))
-
-
-def make_images(folder: Path, count: int, seed: int) -> Path:
-    """Coloured blocks on a flat background: out of the tiny generator's domain."""
-    folder.mkdir(parents=True)
-    rng = np.random.default_rng(seed)
-    for i in range(count):
-        img = np.full((RESOLUTION, RESOLUTION, 3), rng.integers(0, 80), np.uint8)
-        for _ in range(2):
-            y, x = rng.integers(0, 12, size=2)
-            h, w = rng.integers(3, 8, size=2)
-            img[y : y + h, x : x + w] = rng.integers(60, 255, size=3)
-        Image.fromarray(img).save(folder / f"{i:03d}.png")
-    return folder
 
 
 def load_images(folder: Path) -> torch.Tensor:
@@ -78,8 +65,8 @@ def make_world(root: Path) -> dict[str, Path]:
     world = {
         "root": root,
         "generator": make_generator_file(root / "g.safetensors"),
-        "train": make_images(root / "train", 16, seed=1),
-        "test": make_images(root / "test", 4, seed=2),
+        "train": block_images(root / "train", 16, seed=1),
+        "test": block_images(root / "test", 4, seed=2),
     }
     method = {"space": "wplus", "encoder": {"name": "e4e", **E4E_BACKBONE}}
     config = base_config(world, root / "e4e", method, steps=10)

@@ -37,6 +37,24 @@ def one_thread() -> Iterator[None]:
         torch.set_num_threads(threads)
 
 
+def block_images(folder: Path, count: int, seed: int) -> Path:
+    """`count` 16 px PNGs of two coloured blocks on a flat background: out of the tiny
+    generator's domain (methods that restore what W+ misses have something to do)."""
+    import numpy as np
+    from PIL import Image
+
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(seed)
+    for i in range(count):
+        img = np.full((16, 16, 3), rng.integers(0, 80), np.uint8)
+        for _ in range(2):
+            y, x = rng.integers(0, 12, size=2)
+            h, w = rng.integers(3, 8, size=2)
+            img[y : y + h, x : x + w] = rng.integers(60, 255, size=3)
+        Image.fromarray(img).save(folder / f"{i:03d}.png")
+    return folder
+
+
 def eval_mse(root: Path, label: str, method: dict, images: Path) -> float:
     """`ganinv eval` of `method` on an image folder through the CLI; returns its MSE."""
     import json

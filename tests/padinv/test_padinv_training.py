@@ -13,8 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from PIL import Image
-from tiny_world import save_tiny_networks, tiny_generator, train_on_cpu
+from tiny_world import block_images, save_tiny_networks, tiny_generator, train_on_cpu
 
 import ganinv
 from ganinv.harness.configs import load
@@ -28,19 +27,6 @@ BACKBONE = {
 }
 
 
-def blocks(folder: Path, count: int, seed: int) -> Path:
-    folder.mkdir(parents=True)
-    rng = np.random.default_rng(seed)
-    for i in range(count):
-        img = np.full((16, 16, 3), rng.integers(0, 80), np.uint8)
-        for _ in range(2):
-            y, x = rng.integers(0, 12, size=2)
-            h, w = rng.integers(3, 8, size=2)
-            img[y : y + h, x : x + w] = rng.integers(60, 255, size=3)
-        Image.fromarray(img).save(folder / f"{i:03d}.png")
-    return folder
-
-
 @pytest.fixture(scope="module")
 def world(tmp_path_factory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("padinv_world")
@@ -49,8 +35,8 @@ def world(tmp_path_factory) -> dict[str, Path]:
     return {
         "root": root,
         "generator": root / "g.safetensors",
-        "train": blocks(root / "train", 32, seed=1),
-        "test": blocks(root / "test", 8, seed=2),
+        "train": block_images(root / "train", 32, seed=1),
+        "test": block_images(root / "test", 8, seed=2),
     }
 
 
