@@ -19,6 +19,23 @@ from pathlib import Path
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "chrome")
 
 
+def browser_command(browser: str, profile: str, width: int, height: int) -> list[str]:
+    """Headless Chromium with a throwaway profile, networking features off (the report is
+    self-contained); append the action (``--screenshot=...`` or ``--dump-dom``) and the page."""
+    return [
+        browser,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--no-first-run",
+        "--hide-scrollbars",
+        f"--user-data-dir={profile}",
+        f"--window-size={width},{height}",
+    ]
+
+
 def find_browser() -> str | None:
     for name in BROWSERS:
         path = shutil.which(name)
@@ -39,17 +56,8 @@ def screenshot(
     png.unlink(missing_ok=True)
     with tempfile.TemporaryDirectory(prefix="ganinv-chromium-") as profile:
         command = [
-            browser,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--no-first-run",
-            "--hide-scrollbars",
-            f"--user-data-dir={profile}",
+            *browser_command(browser, profile, width, height),
             f"--screenshot={png}",
-            f"--window-size={width},{height}",
             report.resolve().as_uri(),
         ]
         result = subprocess.run(command, capture_output=True, text=True, timeout=timeout)

@@ -185,18 +185,10 @@ _MEASURE = """<script>
 </script>"""
 
 
-def _dump_dom(browser: str, page: Path, width: int, height: int) -> str:
+def _dump_dom(shot, browser: str, page: Path, width: int, height: int) -> str:
     with tempfile.TemporaryDirectory(prefix="ganinv-chromium-") as profile:
         command = [
-            browser,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--no-first-run",
-            "--hide-scrollbars",
-            f"--user-data-dir={profile}",
-            f"--window-size={width},{height}",
+            *shot.browser_command(browser, profile, width, height),
             "--dump-dom",
             page.resolve().as_uri(),
         ]
@@ -210,7 +202,7 @@ def test_fifteen_method_report_layout_at_1400_px(tmp_path):
         pytest.skip("Chromium is not installed (apt-get install -y chromium); report not rendered")
     page = tmp_path / "report.html"
     _report(page)
-    dom = _dump_dom(browser, page, 1400, 1000)
+    dom = _dump_dom(shot, browser, page, 1400, 1000)
     found = re.search(r'<pre id="measure">(.*?)</pre>', dom, re.S)
     assert found, dom[-2000:]
     m = json.loads(found.group(1).replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">"))
