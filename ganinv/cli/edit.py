@@ -10,6 +10,7 @@ import argparse
 from pathlib import Path
 from typing import Annotated, Any
 
+from ganinv.cli.options import add_device
 from ganinv.core.config import PositiveFloat, Range, Seed, flag_type
 
 CLASSIFIERS = ("logistic", "svm")  # ganinv.editing.directions.CLASSIFIER_NAMES (no torch import)
@@ -91,12 +92,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             default=None,
             help="W+ rows START .. END-1 the direction moves (end exclusive; default all)",
         )
-        q.add_argument(
-            "--device",
-            default="auto",
-            choices=("auto", "cpu", "cuda"),
-            help="where to compute (auto: cuda when available)",
-        )
+        add_device(q)
 
     p = sub.add_parser("ganspace", help="GANSpace: a principal component of sampled W")
     closed_form_args(p)
@@ -120,12 +116,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     def method_args(q: argparse.ArgumentParser) -> None:
         q.add_argument("--method", required=True, help="method YAML or exported encoder")
         q.add_argument("--out", required=True, help="output folder")
-        q.add_argument(
-            "--device",
-            default="auto",
-            choices=("auto", "cpu", "cuda"),
-            help="where to compute (auto: cuda when available)",
-        )
+        add_device(q)
 
     p = sub.add_parser("apply", help="move a code along a direction")
     method_args(p)
