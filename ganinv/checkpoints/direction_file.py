@@ -60,7 +60,7 @@ def _safetensors_direction(path: Path) -> tuple[torch.Tensor, dict[str, Any]]:
             f"{what} holds {total:,} values in {len(table)} tensors; a direction file holds one "
             f"direction of at most {MAX_DIRECTION_VALUES:,}"
         )
-    info = _json(header.get("info", "{}"), f"{what} header field 'info'")
+    info = parse_json(header.get("info", "{}"), f"{what} header field 'info'")
     if not isinstance(info, dict):
         raise GanInvError(f"{what} header field 'info' must be a JSON object")
     direction = read_tensors(path, "direction file")["direction"]
@@ -87,8 +87,10 @@ def _check_values(direction: torch.Tensor, what: str) -> torch.Tensor:
     return direction
 
 
-def _json(text: str, what: str) -> Any:
-    if len(text) > MAX_INFO_CHARS:
+def parse_json(text: str, what: str, limit: int = MAX_INFO_CHARS) -> Any:
+    """Parsed JSON of at most `limit` characters; anything else is one `GanInvError` line naming
+    `what` (a direction file's info, a labels file)."""
+    if len(text) > limit:
         raise GanInvError(f"{what} is {len(text):,} characters (corrupt)")
     try:
         return json.loads(text)

@@ -25,6 +25,7 @@ from ganinv.checkpoints.direction_file import (
     DIRECTION_FORMAT,
     check_direction_shape,
     load_direction_file,
+    parse_json,
 )
 from ganinv.checkpoints.safe_load import read_file
 from ganinv.core.errors import GanInvError
@@ -271,7 +272,7 @@ def read_labels(
 def _label_items(text: str, path: Path) -> list[tuple[str, Any]]:
     """(name, raw label) pairs from any of the three layouts."""
     if path.suffix.lower() == ".json":
-        raw = _json(text, f"labels file {str(path)!r}")
+        raw = parse_json(text, f"labels file {str(path)!r}", MAX_LABELS_BYTES)
         if isinstance(raw, dict) and set(raw) == {"labels"} and raw["labels"] is None:
             raise GanInvError(f"{str(path)!r} holds no labels (the converted data set had none)")
         if isinstance(raw, dict) and set(raw) == {"labels"} and isinstance(raw["labels"], list):
@@ -372,13 +373,3 @@ def load_direction(path: str | os.PathLike[str]) -> tuple[torch.Tensor, dict[str
     """A direction file (from `save_direction`, or any safetensors with a ``direction`` tensor,
     or a ``.pt`` tensor loaded weights-only), checked before anything is allocated for it."""
     return load_direction_file(path)
-
-
-def _json(text: str, what: str) -> Any:
-    """Parsed JSON with a size limit; malformed text is one `GanInvError` line naming `what`."""
-    if len(text) > MAX_LABELS_BYTES:
-        raise GanInvError(f"{what} is {len(text):,} characters (corrupt)")
-    try:
-        return json.loads(text)
-    except (ValueError, RecursionError) as exc:
-        raise GanInvError(f"{what} is not valid JSON ({' '.join(str(exc).split())})") from exc
