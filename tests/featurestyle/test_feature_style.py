@@ -20,15 +20,6 @@ SMALL = {
 }
 
 
-@pytest.fixture(scope="module")
-def fspace(tiny_generator):
-    return ganinv.build(
-        "spaces",
-        {"name": "fspace", "feature_resolution": 8, "w_std_samples": 200},
-        generator=tiny_generator,
-    )
-
-
 def build(space, **args):
     return ganinv.build("encoders", {"name": "feature_style", **SMALL, **args}, space=space)
 

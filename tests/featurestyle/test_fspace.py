@@ -10,15 +10,6 @@ from ganinv.core.errors import GanInvError
 from ganinv.core.space import Code
 
 
-@pytest.fixture(scope="module")
-def fspace(tiny_generator):
-    return ganinv.build(
-        "spaces",
-        {"name": "fspace", "feature_resolution": 8, "w_std_samples": 200},
-        generator=tiny_generator,
-    )
-
-
 def random_wplus(generator, count: int, seed: int) -> torch.Tensor:
     z = torch.randn(
         count * generator.num_ws, generator.z_dim, generator=torch.Generator().manual_seed(seed)
