@@ -497,10 +497,14 @@ def encoder_tensors(release: Release) -> dict[str, torch.Tensor]:
     """The released encoder tensors under ganinv's names (the module names inside are pSp's)."""
     prefix = release.variant.prefix
     out: dict[str, torch.Tensor] = {}
+    storages: set[int] = set()
     for key, value in release.encoder.items():
         top = key.split(".", 1)[0]
         name = key if top == "styles" else f"{prefix}.{key}"
-        out[name] = value.contiguous()
+        # A file may store two names over one storage; safetensors refuses shared memory.
+        storage = value.untyped_storage().data_ptr()
+        out[name] = value.clone() if storage in storages else value.contiguous()
+        storages.add(storage)
     if release.variant.progressive:
         # e4e's schedule counter: unused without a schedule, saved with the weights.
         out["trained_steps"] = torch.zeros((), dtype=torch.long)

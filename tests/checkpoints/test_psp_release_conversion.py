@@ -323,6 +323,14 @@ def test_keys_that_do_not_fit_are_named(capsys, tmp_path, change, needles):
     refused(capsys, tmp_path, _mutated(change), *needles)
 
 
+def test_tensors_sharing_one_storage_are_written_apart(capsys, tmp_path):
+    checkpoint = rl.release_checkpoint("GradualStyleEncoder")
+    state = checkpoint["state_dict"]
+    state["encoder.styles.1.linear.bias"] = state["encoder.styles.0.linear.bias"]  # one storage
+    source = rl.save(tmp_path / "release.pt", checkpoint)
+    assert convert(capsys, source, tmp_path / "enc.safetensors", "--check")[0] == 0
+
+
 def test_check_catches_a_wrong_mapping_and_removes_both_files(capsys, tmp_path, monkeypatch):
     real = release_conversion.encoder_tensors
 
