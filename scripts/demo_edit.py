@@ -20,26 +20,12 @@ import argparse
 from pathlib import Path
 
 import torch
+from fmnist_classes import COAT, PULLOVER, SHIRT, TSHIRT, images_of_classes, tshirt_to_pullover
 
 from ganinv.core.images import save_grid
 from ganinv.editing import operations as ops
-from ganinv.editing.directions import learn_direction
 from ganinv.harness.configs import load_method
-from ganinv.harness.data import build_dataset, image_of
 from ganinv.harness.method import build_method
-
-TSHIRT, PULLOVER, COAT, SHIRT = 0, 2, 4, 6
-
-
-def images_of_classes(split: str, classes: list[int], per_class: int) -> dict[int, torch.Tensor]:
-    """The first `per_class` images of each class of the Fashion-MNIST split, [-1, 1]."""
-    dataset = build_dataset({"name": "fashion_mnist", "split": split})
-    labels = dataset.labels
-    chosen = {}
-    for c in classes:
-        idx = (labels == c).nonzero()[0][:per_class]
-        chosen[c] = torch.stack([image_of(dataset[int(i)]) for i in idx])
-    return chosen
 
 
 def painted_band(images: torch.Tensor) -> torch.Tensor:
@@ -103,12 +89,8 @@ def main() -> None:
     )
 
     # Direction: T-shirt -> pullover, learned on train-split codes.
-    per_class = args.train_per_class
-    train = images_of_classes("train", [TSHIRT, PULLOVER], per_class=per_class)
     w_method = build_method(load_method(args.direction_method), torch.device("cpu"))
-    train_codes = ops.code_or_inversion(w_method, torch.cat([train[TSHIRT], train[PULLOVER]]))
-    labels = torch.cat([torch.zeros(per_class), torch.ones(per_class)]).long()
-    learned = learn_direction(train_codes, labels, part="wplus")
+    learned = tshirt_to_pullover(w_method, args.train_per_class)
     print(
         f"direction T-shirt -> pullover: train accuracy {learned.train_accuracy:.3f}, "
         f"held-out {learned.val_accuracy:.3f}"

@@ -22,23 +22,15 @@ import argparse
 from pathlib import Path
 
 import torch
+from fmnist_classes import PULLOVER, TSHIRT, images_of_classes, tshirt_to_pullover
 
 from ganinv.core.images import save_grid
 from ganinv.core.space import Code
 from ganinv.editing import operations as ops
-from ganinv.editing.directions import learn_direction
 from ganinv.harness.configs import load_method
-from ganinv.harness.data import build_dataset, image_of
 from ganinv.harness.method import build_method
 
-TSHIRT, PULLOVER = 0, 2
 CLASSIFIER = Path("registry/assets/demo_fmnist_classifier.safetensors")
-
-
-def class_images(split: str, label: int, count: int) -> torch.Tensor:
-    dataset = build_dataset({"name": "fashion_mnist", "split": split})
-    idx = (dataset.labels == label).nonzero()[0][:count]
-    return torch.stack([image_of(dataset[int(i)]) for i in idx])
 
 
 def main() -> None:
@@ -54,17 +46,10 @@ def main() -> None:
     cpu = torch.device("cpu")
     psp = build_method(load_method(args.psp), cpu)
     fse = build_method(load_method(args.fse), cpu)
-    n = args.train_per_class
-    train = torch.cat([class_images("train", TSHIRT, n), class_images("train", PULLOVER, n)])
-    with torch.no_grad():
-        learned = learn_direction(
-            ops.code_or_inversion(psp, train),
-            torch.cat([torch.zeros(n), torch.ones(n)]).long(),
-            part="wplus",
-        )
+    learned = tshirt_to_pullover(psp, args.train_per_class)
     print(f"direction: held-out accuracy {learned.val_accuracy:.3f} on pSp W+ codes")
     direction = learned.direction
-    shirts = class_images("test", TSHIRT, args.images)
+    shirts = images_of_classes("test", [TSHIRT], args.images)[TSHIRT]
     classifier = None
     if CLASSIFIER.is_file():
         from ganinv.nets.fmnist_classifier import load_classifier

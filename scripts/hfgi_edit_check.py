@@ -20,23 +20,12 @@ import argparse
 import time
 
 import torch
+from fmnist_classes import PULLOVER, TSHIRT, images_of_classes, tshirt_to_pullover
 
 from ganinv.editing import operations as ops
-from ganinv.editing.directions import fit_linear_classifier, learn_direction
+from ganinv.editing.directions import fit_linear_classifier
 from ganinv.harness.configs import load_method
-from ganinv.harness.data import build_dataset, image_of
 from ganinv.harness.method import build_method
-
-TSHIRT, PULLOVER = 0, 2
-
-
-def images_of_classes(split: str, classes: list[int], per_class: int) -> dict[int, torch.Tensor]:
-    dataset = build_dataset({"name": "fashion_mnist", "split": split})
-    out = {}
-    for c in classes:
-        idx = (dataset.labels == c).nonzero()[0][:per_class]
-        out[c] = torch.stack([image_of(dataset[int(i)]) for i in idx])
-    return out
 
 
 def pixel_judge(per_class: int) -> tuple[torch.Tensor, torch.Tensor, float]:
@@ -77,11 +66,7 @@ def main() -> None:
         f"pixel judge (T-shirt vs pullover): held-out accuracy {accuracy:.3f} on 2000 test images"
     )
 
-    per_class = args.train_per_class
-    train = images_of_classes("train", [TSHIRT, PULLOVER], per_class)
-    train_codes = ops.code_or_inversion(e4e, torch.cat([train[TSHIRT], train[PULLOVER]]))
-    labels = torch.cat([torch.zeros(per_class), torch.ones(per_class)]).long()
-    learned = learn_direction(train_codes, labels, part="wplus")
+    learned = tshirt_to_pullover(e4e, args.train_per_class)
     print(
         f"direction T-shirt -> pullover on e4e W+ codes: train accuracy "
         f"{learned.train_accuracy:.3f}, held-out {learned.val_accuracy:.3f}"
