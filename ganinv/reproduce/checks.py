@@ -165,7 +165,8 @@ def _check_psp_checkpoint(
     _check_expectations(card, generator, details)
     details.append(
         f"pSp-layout checkpoint: {len(encoder_keys)} encoder tensors, rosinality decoder, "
-        f"latent_avg {tuple(latent_avg.shape)}"
+        f"latent_avg {tuple(latent_avg.shape)}; `ganinv convert {path.name} OUT.safetensors "
+        "--check` makes it an exported encoder"
     )
 
 
