@@ -19,10 +19,16 @@ from ganinv.core.components import build_component, spec_name
 from ganinv.core.config import PositiveFloat, PositiveInt, Range
 from ganinv.core.encoder import ENCODER_INPUT_RESIZE, Encoder, to_encoder_input
 from ganinv.core.errors import GanInvError
-from ganinv.core.generator import Generator, LayerInfo, NoiseMode, SynthesisHooks
+from ganinv.core.generator import (
+    Generator,
+    LayerInfo,
+    NoiseMode,
+    SynthesisHooks,
+    first_feature_layer,
+)
 from ganinv.core.latent_stats import sample_w, w_std
 from ganinv.core.progress import Cancelled, steps
-from ganinv.core.refiner import Refiner
+from ganinv.core.refiner import Refiner, check_targets
 from ganinv.core.registry import (
     DATASETS,
     ENCODERS,
@@ -122,7 +128,9 @@ __all__ = [
     "build",
     "build_component",
     "check_state",
+    "check_targets",
     "check_tensor",
+    "first_feature_layer",
     "frozen_forward",
     "load_base_encoder",
     "load_e4e_base",

@@ -4,7 +4,21 @@ from __future__ import annotations
 
 import torch
 
+from ganinv.core.errors import GanInvError
 from ganinv.core.space import Code, InversionSpace
+
+
+def check_targets(space: InversionSpace, code: Code, images: torch.Tensor) -> None:
+    """Refuse targets a refiner cannot fit: images not [B, C, R, R] at the generator's size, or
+    not one per starting code (a `GanInvError` saying which)."""
+    g = space.generator
+    if images.ndim != 4 or images.shape[1:] != (g.img_channels, g.resolution, g.resolution):
+        raise GanInvError(
+            f"targets must be [B, {g.img_channels}, {g.resolution}, {g.resolution}] for this "
+            f"generator, got {list(images.shape)}; resize them first"
+        )
+    if images.shape[0] != code.batch_size:
+        raise GanInvError(f"{images.shape[0]} target images but {code.batch_size} starting codes")
 
 
 class Refiner:

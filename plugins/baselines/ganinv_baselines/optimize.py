@@ -18,7 +18,7 @@ import torch
 
 from ganinv.core.errors import GanInvError
 from ganinv.core.progress import steps
-from ganinv.core.refiner import Refiner
+from ganinv.core.refiner import Refiner, check_targets
 from ganinv.core.space import Code, InversionSpace
 from ganinv.losses.base import LossInputs
 from ganinv_baselines.loss_terms import WeightedLosses
@@ -118,15 +118,7 @@ class OptimizeRefiner(Refiner):
         """Optimise a copy of `code` (batch B) against `images` [B, 3, R, R] in [-1, 1]."""
         g = space.generator
         device = g.w_avg.device
-        if images.ndim != 4 or images.shape[1:] != (g.img_channels, g.resolution, g.resolution):
-            raise GanInvError(
-                f"targets must be [B, {g.img_channels}, {g.resolution}, {g.resolution}] for this "
-                f"generator, got {list(images.shape)}; resize them first"
-            )
-        if images.shape[0] != code.batch_size:
-            raise GanInvError(
-                f"{images.shape[0]} target images but {code.batch_size} starting codes"
-            )
+        check_targets(space, code, images)
         images = images.to(device)
         code = code.clone().to(device)
         if self.optimize_noise and not any(space.is_noise_part(k) for k in code.tensors):

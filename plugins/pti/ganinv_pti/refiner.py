@@ -35,7 +35,7 @@ from ganinv_baselines.optimize import OptimizeRefiner
 
 from ganinv.core.errors import GanInvError
 from ganinv.core.progress import steps
-from ganinv.core.refiner import Refiner
+from ganinv.core.refiner import Refiner, check_targets
 from ganinv.core.space import Code, InversionSpace
 from ganinv.core.weight_offsets import (
     WeightOffsetHooks,
@@ -143,13 +143,7 @@ class PTIRefiner(Refiner):
         """Pivot, then tune; returns the pivot code with ``weight_offset.<layer>`` parts."""
         g = space.generator
         device = g.w_avg.device
-        if images.ndim != 4 or images.shape[1:] != (g.img_channels, g.resolution, g.resolution):
-            raise GanInvError(
-                f"targets must be [B, {g.img_channels}, {g.resolution}, {g.resolution}] for this "
-                f"generator, got {list(images.shape)}; resize them first"
-            )
-        if images.shape[0] != code.batch_size:
-            raise GanInvError(f"{images.shape[0]} target images but {code.batch_size} codes")
+        check_targets(space, code, images)
         images = images.to(device)
         # The pivot is the latent part: offsets the starting code may carry are dropped.
         start = Code(code.space, without_offsets(code.tensors), dict(code.meta)).clone().to(device)
