@@ -13,6 +13,7 @@ import os
 import sys
 from typing import NoReturn
 
+from ganinv.core.allocator import keep_freed_memory
 from ganinv.core.errors import GanInvError
 
 COMMANDS = (
@@ -66,6 +67,9 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "_run", None):
         parser.print_help()
         return 0
+    # Freed tensor memory stays in the process: CPU steps stop page-faulting their activations
+    # in again (about 15-25 % of an inversion step's CPU time; docs/performance.md).
+    keep_freed_memory()
     try:
         return int(args._run(args) or 0)
     except GanInvError as exc:

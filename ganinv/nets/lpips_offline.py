@@ -50,3 +50,36 @@ def lpips_network(net: str = "alex") -> nn.Module:
     model.eval()
     model.requires_grad_(False)
     return model
+
+
+def lpips_features(model: nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
+    """The unit-normalised features of images x [B, 3, H, W] in [-1, 1] that `model`
+    (`lpips_network`) compares: one tensor per layer, computed as ``model(x, y)`` computes them."""
+    import lpips
+
+    _check_plain_v01(model)
+    outs = model.net.forward(model.scaling_layer(x))
+    return [lpips.normalize_tensor(outs[k]) for k in range(model.L)]
+
+
+def lpips_to_features(
+    model: nn.Module, features: list[torch.Tensor], y: torch.Tensor
+) -> torch.Tensor:
+    """``model(x, y)`` [B, 1, 1, 1] given ``features = lpips_features(model, x)``: the same
+    operations in the same order, so a fixed target's features can be computed once (an
+    optimisation compares many renderings with one target)."""
+    import lpips
+
+    fake = lpips_features(model, y)
+    value: torch.Tensor | int = 0
+    for k in range(model.L):
+        diff = (features[k] - fake[k]) ** 2
+        value = value + lpips.spatial_average(model.lins[k](diff), keepdim=True)
+    assert isinstance(value, torch.Tensor)
+    return value
+
+
+def _check_plain_v01(model: nn.Module) -> None:
+    """The feature helpers reproduce LPIPS v0.1 with linear layers, averaged over the image."""
+    if model.version != "0.1" or not model.lpips or model.spatial:
+        raise ValueError("lpips_features needs an LPIPS v0.1 network (lpips_network)")
