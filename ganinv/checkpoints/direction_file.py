@@ -10,14 +10,13 @@ finite values after reading.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from ganinv.checkpoints.safe_load import check_tensor, torch_load
+from ganinv.checkpoints.safe_load import check_tensor, parse_json, torch_load
 from ganinv.core.errors import GanInvError
 from ganinv.core.safetensors_io import read_table, read_tensors
 
@@ -60,7 +59,7 @@ def _safetensors_direction(path: Path) -> tuple[torch.Tensor, dict[str, Any]]:
             f"{what} holds {total:,} values in {len(table)} tensors; a direction file holds one "
             f"direction of at most {MAX_DIRECTION_VALUES:,}"
         )
-    info = parse_json(header.get("info", "{}"), f"{what} header field 'info'")
+    info = parse_json(header.get("info", "{}"), f"{what} header field 'info'", MAX_INFO_CHARS)
     if not isinstance(info, dict):
         raise GanInvError(f"{what} header field 'info' must be a JSON object")
     direction = read_tensors(path, "direction file")["direction"]
@@ -85,14 +84,3 @@ def _check_values(direction: torch.Tensor, what: str) -> torch.Tensor:
     if not bool(torch.isfinite(direction).all()):
         raise GanInvError(f"{what}: 'direction' holds NaN or infinite values")
     return direction
-
-
-def parse_json(text: str, what: str, limit: int = MAX_INFO_CHARS) -> Any:
-    """Parsed JSON of at most `limit` characters; anything else is one `GanInvError` line naming
-    `what` (a direction file's info, a labels file)."""
-    if len(text) > limit:
-        raise GanInvError(f"{what} is {len(text):,} characters (corrupt)")
-    try:
-        return json.loads(text)
-    except (ValueError, RecursionError) as exc:
-        raise GanInvError(f"{what} is not valid JSON ({' '.join(str(exc).split())})") from exc

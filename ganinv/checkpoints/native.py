@@ -27,6 +27,7 @@ import torch
 from torch import nn
 
 from ganinv.checkpoints.network_classes import class_key, network_class
+from ganinv.checkpoints.safe_load import parse_json
 from ganinv.checkpoints.state import build_network, load_exact
 from ganinv.core.errors import GanInvError
 from ganinv.core.safetensors_io import read_table, read_tensors, write_file
@@ -70,12 +71,7 @@ def _json_field(metadata: dict[str, str], key: str, path: Any, default: str | No
     text = metadata.get(key, default)
     if text is None:
         raise GanInvError(f"{path}: header field {key!r} is missing; rewrite the file with ganinv")
-    if len(text) > MAX_JSON_CHARS:
-        raise GanInvError(f"{path}: header field {key!r} is {len(text):,} characters (corrupt)")
-    try:
-        return json.loads(text)
-    except (ValueError, RecursionError) as exc:
-        raise GanInvError(f"{path}: header field {key!r} is not valid JSON ({exc})") from exc
+    return parse_json(text, f"{path}: header field {key!r}", MAX_JSON_CHARS)
 
 
 def _format_version(metadata: dict[str, str], path: Any) -> int:

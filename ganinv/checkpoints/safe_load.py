@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import os
 import pickle
 import pickletools
@@ -54,6 +55,17 @@ def reword(exc: BaseException) -> str:
     if len(detail) > _MAX_DETAIL:
         detail = detail[: _MAX_DETAIL - 3] + "..."
     return f"{detail} ({type(exc).__name__})"
+
+
+def parse_json(text: str, what: str, limit: int) -> Any:
+    """JSON someone else wrote (a header field, a labels file), at most `limit` characters;
+    anything else is one `GanInvError` line naming `what`."""
+    if len(text) > limit:
+        raise GanInvError(f"{what} is {len(text):,} characters (corrupt)")
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, huge ints, deep nesting
+        raise GanInvError(f"{what} is not valid JSON ({' '.join(str(exc).split())})") from exc
 
 
 def read_file(path: str | os.PathLike[str]) -> bytes:

@@ -25,9 +25,8 @@ from ganinv.checkpoints.direction_file import (
     DIRECTION_FORMAT,
     check_direction_shape,
     load_direction_file,
-    parse_json,
 )
-from ganinv.checkpoints.safe_load import read_file
+from ganinv.checkpoints.safe_load import parse_json, read_file
 from ganinv.core.errors import GanInvError
 from ganinv.core.safetensors_io import write_file
 from ganinv.core.space import Code
