@@ -21,6 +21,7 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from ganinv_baselines.encoder_common import check_input, load_backbone_weights
 
 from ganinv.core.encoder import Encoder
 from ganinv.core.errors import GanInvError
@@ -72,8 +73,6 @@ class FeatureStyleEncoder(Encoder):
         self.input_resolution = input_resolution
         self.backbone = StageBackbone(num_layers, units, widths or list(STAGE_WIDTHS))
         if backbone_weights:
-            from ganinv_baselines.encoder_common import load_backbone_weights
-
             load_backbone_weights(self.backbone, backbone_weights)
         self.style = StyleBranch(self.backbone.widths, g.num_ws, g.w_dim, pool_size)
         channels, size, _ = space.feature_shape()
@@ -99,12 +98,7 @@ class FeatureStyleEncoder(Encoder):
         return min(1.0, self.steps_seen / self.blend_steps)
 
     def forward(self, images: torch.Tensor) -> Code:
-        r = self.input_resolution
-        if images.ndim != 4 or images.shape[1] != 3 or images.shape[-2:] != (r, r):
-            raise GanInvError(
-                f"encoder 'feature_style' expects images [B, 3, {r}, {r}], got "
-                f"{list(images.shape)}; resize them (or set input_resolution)"
-            )
+        check_input(images, self.input_resolution, "feature_style")
         stages = self.backbone(images)
         wplus = self.style(stages) + self.space.generator.w_avg.to(images)
         predicted = self.feature(stages[self.feature_stage])

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+from ganinv_baselines.encoder_common import check_input
 
 from ganinv.checkpoints.frozen_base import load_e4e_base
 from ganinv.core.encoder import Encoder
@@ -89,11 +90,7 @@ class HFGIEncoder(Encoder):
         return {"wplus": wplus, "plain": plain, "distortion": target - plain}
 
     def forward(self, images: torch.Tensor) -> Code:
-        r = self.input_resolution
-        if images.ndim != 4 or images.shape[1] != 3 or images.shape[-2:] != (r, r):
-            raise GanInvError(
-                f"encoder 'hfgi' expects images [B, 3, {r}, {r}], got {list(images.shape)}"
-            )
+        check_input(images, self.input_resolution, "hfgi")
         first = self.initial_inversion(images)
         distortion = first["distortion"]
         if self.training:  # the self-supervised edited pair

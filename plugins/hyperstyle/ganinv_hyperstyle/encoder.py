@@ -24,6 +24,7 @@ are not part of this encoder's state dict, so that file must stay available.
 from __future__ import annotations
 
 import torch
+from ganinv_baselines.encoder_common import check_input
 
 from ganinv.checkpoints.frozen_base import load_base_encoder
 from ganinv.core.encoder import Encoder, to_encoder_input
@@ -152,7 +153,7 @@ class HyperStyleEncoder(Encoder):
         """One code per iteration (the offsets accumulate; the latent code stays the initial
         encoder's). With `detach_between`, each iteration's offsets start from the previous ones
         detached, so a loss on code t trains only the t-th hypernetwork call (released coach)."""
-        self._check_input(images)
+        check_input(images, self.input_resolution, "hyperstyle")
         base = self.initial_code(images)
         base = Code(base.space, without_offsets(base.tensors), base.meta)
         recon = self.reconstruct(base, images)
@@ -170,13 +171,6 @@ class HyperStyleEncoder(Encoder):
             if t < steps - 1:
                 recon = self.reconstruct(codes[-1], images)
         return codes
-
-    def _check_input(self, images: torch.Tensor) -> None:
-        r = self.input_resolution
-        if images.ndim != 4 or images.shape[1] != 3 or images.shape[-2:] != (r, r):
-            raise GanInvError(
-                f"encoder 'hyperstyle' expects images [B, 3, {r}, {r}], got {list(images.shape)}"
-            )
 
     # -- Encoder API ----------------------------------------------------------------------------
     def forward(self, images: torch.Tensor) -> Code:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 
 import torch
+from ganinv_baselines.encoder_common import check_input
 from torch import nn
 
 from ganinv.core.encoder import Encoder
@@ -105,11 +106,7 @@ class DomainGuidedEncoder(Encoder):
                     nn.init.zeros_(module.bias)
 
     def predict_wplus(self, images: torch.Tensor) -> torch.Tensor:
-        r = self.input_resolution
-        if images.ndim != 4 or images.shape[1] != 3 or images.shape[-2:] != (r, r):
-            raise GanInvError(
-                f"encoder 'idinvert' expects images [B, 3, {r}, {r}], got {list(images.shape)}"
-            )
+        check_input(images, self.input_resolution, "idinvert")
         x = self.blocks(self.stem(images))
         x = self.dense_bn(self.dense(x.flatten(1)))
         return x.reshape(-1, self.num_ws, self.w_dim)

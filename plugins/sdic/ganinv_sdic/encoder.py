@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+from ganinv_baselines.encoder_common import check_input
 
 from ganinv.checkpoints.frozen_base import load_e4e_base
 from ganinv.core.encoder import Encoder
@@ -103,11 +104,7 @@ class SDICEncoder(Encoder):
         return {"wplus": wplus, "image": image, "feature": feature, "recon": recon}
 
     def forward(self, images: torch.Tensor) -> Code:
-        r = self.input_resolution
-        if images.ndim != 4 or images.shape[1] != 3 or images.shape[-2:] != (r, r):
-            raise GanInvError(
-                f"encoder 'sdic' expects images [B, 3, {r}, {r}], got {list(images.shape)}"
-            )
+        check_input(images, self.input_resolution, "sdic")
         first = self.initial_inversion(images)
         discrepancy = self.dipn(images, first["recon"])
         residual, wplus = self.dicn(discrepancy, first["feature"], first["wplus"])

@@ -32,6 +32,7 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from ganinv_baselines.encoder_common import check_input
 from torch import nn
 
 from ganinv.checkpoints.frozen_base import load_e4e_base
@@ -204,11 +205,7 @@ class SFEEncoder(Encoder):
         return min(1.0, float(self.steps_done) / self.blend_steps)
 
     def forward(self, images: torch.Tensor) -> Code:
-        r = self.input_resolution
-        if images.ndim != 4 or images.shape[1] != 3 or images.shape[-2:] != (r, r):
-            raise GanInvError(
-                f"encoder 'sfe' expects images [B, 3, {r}, {r}], got {list(images.shape)}"
-            )
+        check_input(images, self.input_resolution, "sfe")
         if self.phase == "editor":
             with torch.no_grad():
                 inverted = self.invert(images)
