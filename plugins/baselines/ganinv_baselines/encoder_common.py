@@ -21,6 +21,16 @@ def require_space(space: InversionSpace, names: tuple[str, ...], encoder: str) -
         )
 
 
+def require_own_space(space: InversionSpace, name: str, uses: str, encoder: str) -> None:
+    """For an encoder made for one space: `space` must be registered `name` and have the method
+    (or attribute) `uses` the encoder calls, so a look-alike space of that name is refused too."""
+    if space.name != name or not hasattr(space, uses):
+        raise GanInvError(
+            f"the {encoder} encoder needs the {name!r} space, got {space.name!r}; set space: "
+            f"{{name: {name}}}"
+        )
+
+
 def check_input(images: torch.Tensor, resolution: int, encoder: str) -> None:
     if images.ndim != 4 or images.shape[1] != 3 or images.shape[-2:] != (resolution, resolution):
         raise GanInvError(

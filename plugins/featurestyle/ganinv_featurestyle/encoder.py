@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from ganinv_baselines.encoder_common import check_input, load_backbone_weights
+from ganinv_baselines.encoder_common import check_input, load_backbone_weights, require_own_space
 
 from ganinv.core.encoder import Encoder
 from ganinv.core.errors import GanInvError
@@ -56,11 +56,7 @@ class FeatureStyleEncoder(Encoder):
         blend_steps: int = 10000,
     ) -> None:
         super().__init__(space)
-        if space.name != "fspace" or not hasattr(space, "generator_feature"):
-            raise GanInvError(
-                f"encoder 'feature_style' needs the 'fspace' space, got {space.name!r}; set "
-                "space: {name: fspace}"
-            )
+        require_own_space(space, "fspace", "generator_feature", "feature_style")
         if input_resolution < 16 or input_resolution % 16:
             raise GanInvError(
                 f"feature_style: input_resolution must be a multiple of 16, got {input_resolution}"

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from ganinv_baselines.encoder_common import check_input
+from ganinv_baselines.encoder_common import check_input, require_own_space
 
 from ganinv.checkpoints.frozen_base import load_e4e_base
 from ganinv.core.encoder import Encoder
@@ -54,11 +54,7 @@ class HFGIEncoder(Encoder):
         noise_mode: str = "const",
     ) -> None:
         super().__init__(space)
-        if space.name != "hfgi" or not hasattr(space, "branch"):
-            raise GanInvError(
-                f"the hfgi encoder needs the 'hfgi' space, got {space.name!r}; set space: "
-                "{name: hfgi}"
-            )
+        require_own_space(space, "hfgi", "branch", "hfgi")
         if not 0.0 <= float(aug_rate) <= 1.0:
             raise GanInvError(f"encoder hfgi: aug_rate must be in [0, 1], got {aug_rate}")
         if not 0.0 <= float(distortion_scale) <= 1.0:

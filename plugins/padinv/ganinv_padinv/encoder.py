@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from ganinv_baselines.encoder_common import check_input
+from ganinv_baselines.encoder_common import check_input, require_own_space
 from ganinv_baselines.psp_parts import FeaturePyramid, style_heads
 from ganinv_baselines.psp_parts import style_split as split_codes
 from torch import nn
@@ -55,11 +55,7 @@ class PadInvEncoder(Encoder):
         residual_maps: bool = False,
     ) -> None:
         super().__init__(space)
-        if space.name != "padinv" or not hasattr(space, "from_maps"):
-            raise GanInvError(
-                f"the padinv encoder needs the 'padinv' space, got {space.name!r}; set "
-                "space: {name: padinv}"
-            )
+        require_own_space(space, "padinv", "from_maps", "padinv")
         g = space.generator
         self.input_resolution = input_resolution
         self.pyramid = FeaturePyramid(num_layers, units, widths or STAGE_WIDTHS)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from ganinv_baselines.encoder_common import check_input
+from ganinv_baselines.encoder_common import check_input, require_own_space
 
 from ganinv.checkpoints.frozen_base import load_e4e_base
 from ganinv.core.encoder import Encoder
@@ -61,11 +61,7 @@ class SDICEncoder(Encoder):
         noise_mode: str = "const",
     ) -> None:
         super().__init__(space)
-        if space.name != "sdic" or not hasattr(space, "render_with_feature"):
-            raise GanInvError(
-                f"the sdic encoder needs the 'sdic' space, got {space.name!r}; set space: "
-                "{name: sdic}"
-            )
+        require_own_space(space, "sdic", "render_with_feature", "sdic")
         base = load_e4e_base(e4e_checkpoint, space, "SDIC")
         attach_frozen(self, "base_encoder", base)  # never trained; weights in their own file
         self.input_resolution = int(getattr(base, "input_resolution", space.generator.resolution))

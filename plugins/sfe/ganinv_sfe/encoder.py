@@ -32,7 +32,7 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from ganinv_baselines.encoder_common import check_input
+from ganinv_baselines.encoder_common import check_input, require_own_space
 from torch import nn
 
 from ganinv.checkpoints.frozen_base import load_e4e_base
@@ -86,11 +86,7 @@ class SFEEncoder(Encoder):
         editor_identity_init: bool = False,
     ) -> None:
         super().__init__(space)
-        if space.name != "sfe" or not hasattr(space, "attach_feature_editor"):
-            raise GanInvError(
-                f"the sfe encoder needs the 'sfe' space, got {space.name!r}; set space: "
-                "{name: sfe}"
-            )
+        require_own_space(space, "sfe", "attach_feature_editor", "sfe")
         if phase not in PHASES:
             raise GanInvError(f"encoder sfe: phase must be one of {list(PHASES)}, got {phase!r}")
         if blend_steps < 0:
