@@ -58,6 +58,42 @@ class StyleSpace(InversionSpace):
             )
         return latent
 
+    # -- a part beside the latent (SDIC's residual, HFGI's distortion map, the F space's feature) --
+    def add_part(
+        self,
+        code: Code,
+        key: str,
+        value: torch.Tensor,
+        shape: tuple[int, ...],
+        what: str,
+        where: str = "",
+    ) -> Code:
+        """`code` with `value` [B, *shape] as part `key`; another shape is a `GanInvError`
+        "the <what> must be [B, ...]<where>, got [...]"."""
+        if tuple(value.shape[1:]) != tuple(shape):
+            raise GanInvError(
+                f"the {what} must be [B, {', '.join(map(str, shape))}]{where}, got "
+                f"{list(value.shape)}"
+            )
+        code.tensors[key] = value
+        return code
+
+    def required_part(
+        self, code: Code, key: str, shape: tuple[int, ...], what: str, mismatch: str
+    ) -> torch.Tensor:
+        """Part `key` [B, *shape] of a code of this space: a code of another space, without the
+        part or with another shape is a `GanInvError` (the last: "the code's <what> has shape
+        [...], but <mismatch>")."""
+        self.check(code)
+        if key not in code.tensors:
+            raise GanInvError(
+                f"code of space {self.name!r} has no {key!r} part (parts: {list(code.tensors)})"
+            )
+        value = code[key]
+        if tuple(value.shape[1:]) != tuple(shape):
+            raise GanInvError(f"the code's {what} has shape {list(value.shape)}, but {mismatch}")
+        return value
+
     # -- rendering ------------------------------------------------------------------------------
     def render(self, code: Code, noise_mode: NoiseMode = "const") -> torch.Tensor:
         """Images [B, 3, R, R] in [-1, 1]; a code's own noise maps replace the constant noise

@@ -85,12 +85,8 @@ class FSpace(WPlusSpace):
         code = super().make_code(latent)
         if feature is None:
             feature = self.generator_feature(latent)
-        if tuple(feature.shape[1:]) != self.feature_shape():
-            raise GanInvError(
-                f"the fspace feature must be [B, {', '.join(map(str, self.feature_shape()))}] "
-                f"(layer {self.layer.name}), got {list(feature.shape)}"
-            )
-        code.tensors[FEATURE_KEY] = feature
+        where = f" (layer {self.layer.name})"
+        self.add_part(code, FEATURE_KEY, feature, self.feature_shape(), "fspace feature", where)
         code.meta = {"feature_layer": self.layer.name}
         return code
 
@@ -99,20 +95,13 @@ class FSpace(WPlusSpace):
         return self.make_code(wplus)
 
     def feature(self, code: Code) -> torch.Tensor:
-        self.check(code)
-        if FEATURE_KEY not in code.tensors:
-            raise GanInvError(
-                f"code of space 'fspace' has no {FEATURE_KEY!r} part (parts: {list(code.tensors)})"
-            )
-        feature = code[FEATURE_KEY]
-        if tuple(feature.shape[1:]) != self.feature_shape():
-            shape = ", ".join(map(str, self.feature_shape()))
-            raise GanInvError(
-                f"the code's feature has shape {list(feature.shape)}, but this space replaces "
-                f"layer {self.layer.name} of shape [B, {shape}]; build the space with the layer "
-                f"the code was made for ({code.meta.get('feature_layer', 'not recorded')!r})"
-            )
-        return feature
+        shape = ", ".join(map(str, self.feature_shape()))
+        mismatch = (
+            f"this space replaces layer {self.layer.name} of shape [B, {shape}]; build the space "
+            f"with the layer the code was made for "
+            f"({code.meta.get('feature_layer', 'not recorded')!r})"
+        )
+        return self.required_part(code, FEATURE_KEY, self.feature_shape(), "feature", mismatch)
 
     def init_code(self, batch_size: int) -> Code:
         """w_avg in every layer and the feature the generator computes from it (computed once

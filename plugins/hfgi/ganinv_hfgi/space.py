@@ -123,29 +123,18 @@ class HFGISpace(WPlusSpace):
         code = super().make_code(latent)
         if distortion is None:
             distortion = latent.new_zeros((latent.shape[0], *self.distortion_shape()))
-        if tuple(distortion.shape[1:]) != self.distortion_shape():
-            shape = ", ".join(map(str, self.distortion_shape()))
-            raise GanInvError(
-                f"the hfgi distortion map must be [B, {shape}], got {list(distortion.shape)}"
-            )
-        code.tensors[DISTORTION_KEY] = distortion
+        shape = self.distortion_shape()
+        self.add_part(code, DISTORTION_KEY, distortion, shape, "hfgi distortion map")
         code.meta = {"feature_layer": self.layer.name}
         return code
 
     def distortion(self, code: Code) -> torch.Tensor:
-        self.check(code)
-        if DISTORTION_KEY not in code.tensors:
-            raise GanInvError(
-                f"code of space 'hfgi' has no {DISTORTION_KEY!r} part (parts: {list(code.tensors)})"
-            )
-        distortion = code[DISTORTION_KEY]
-        if tuple(distortion.shape[1:]) != self.distortion_shape():
-            raise GanInvError(
-                f"the code's distortion map has shape {list(distortion.shape)}, but this space "
-                f"reads [B, {', '.join(map(str, self.distortion_shape()))}]; set "
-                "distortion_resolution as when the code was made"
-            )
-        return distortion
+        shape = self.distortion_shape()
+        mismatch = (
+            f"this space reads [B, {', '.join(map(str, shape))}]; set distortion_resolution as "
+            "when the code was made"
+        )
+        return self.required_part(code, DISTORTION_KEY, shape, "distortion map", mismatch)
 
     def init_code(self, batch_size: int) -> Code:
         """w_avg in every layer and no distortion."""

@@ -18,7 +18,6 @@ import torch
 from ganinv_baselines.noise import is_noise_key, noise_override
 from ganinv_baselines.wplus_space import WPlusSpace
 
-from ganinv.core.errors import GanInvError
 from ganinv.core.generator import (
     Generator,
     LayerInfo,
@@ -86,30 +85,18 @@ class SDICSpace(WPlusSpace):
         code = super().make_code(latent)
         if residual is None:
             residual = latent.new_zeros((latent.shape[0], *self.residual_shape()))
-        if tuple(residual.shape[1:]) != self.residual_shape():
-            raise GanInvError(
-                f"the sdic residual must be [B, {', '.join(map(str, self.residual_shape()))}] "
-                f"(layer {self.layer.name}), got {list(residual.shape)}"
-            )
-        code.tensors[RESIDUAL_KEY] = residual
+        where = f" (layer {self.layer.name})"
+        self.add_part(code, RESIDUAL_KEY, residual, self.residual_shape(), "sdic residual", where)
         code.meta = {"feature_layer": self.layer.name}
         return code
 
     def residual(self, code: Code) -> torch.Tensor:
-        self.check(code)
-        if RESIDUAL_KEY not in code.tensors:
-            raise GanInvError(
-                f"code of space 'sdic' has no {RESIDUAL_KEY!r} part (parts: {list(code.tensors)})"
-            )
-        residual = code[RESIDUAL_KEY]
-        if tuple(residual.shape[1:]) != self.residual_shape():
-            shape = ", ".join(map(str, self.residual_shape()))
-            raise GanInvError(
-                f"the code's residual has shape {list(residual.shape)}, but this space compensates "
-                f"layer {self.layer.name} of shape [B, {shape}]; set feature_resolution as when "
-                "the code was made"
-            )
-        return residual
+        shape = ", ".join(map(str, self.residual_shape()))
+        mismatch = (
+            f"this space compensates layer {self.layer.name} of shape [B, {shape}]; set "
+            "feature_resolution as when the code was made"
+        )
+        return self.required_part(code, RESIDUAL_KEY, self.residual_shape(), "residual", mismatch)
 
     def init_code(self, batch_size: int) -> Code:
         """w_avg in every layer and no compensation."""
