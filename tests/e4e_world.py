@@ -22,14 +22,15 @@ from tiny_world import block_images, save_tiny_networks, tiny_generator, train_o
 import ganinv
 
 RESOLUTION = 16
-E4E_BACKBONE = {
+# A CPU-sized pSp-style backbone (16 px input), and e4e's settings on it without its
+# progressive schedule or latent discriminator.
+TINY_BACKBONE = {
     "input_resolution": 16,
     "num_layers": None,
     "units": [1, 1, 1, 1],
     "widths": [8, 8, 16, 16],
-    "progressive_start": None,
-    "w_discriminator": False,
 }
+E4E_BACKBONE = {**TINY_BACKBONE, "progressive_start": None, "w_discriminator": False}
 
 
 def make_generator_file(path: Path, seed: int = 0) -> Path:

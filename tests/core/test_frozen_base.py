@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from e4e_world import E4E_BACKBONE, TINY_BACKBONE
 from tiny_world import save_tiny_networks, tiny_generator
 
 import ganinv
@@ -24,13 +25,7 @@ from ganinv.plugin_api import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-BACKBONE = {
-    "input_resolution": 16,
-    "num_layers": None,
-    "units": [1, 1, 1, 1],
-    "widths": [8, 8, 16, 16],
-}
-E4E = {"name": "e4e", **BACKBONE, "progressive_start": None, "w_discriminator": False}
+E4E = {"name": "e4e", **E4E_BACKBONE}
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +34,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     generator_file = save_tiny_networks(root / "g.safetensors", tiny_generator(0))
     generator = ganinv.load_generator(str(generator_file))
     files = {"generator": generator_file}
-    for space, spec in (("wplus", E4E), ("w", {"name": "w_encoder", **BACKBONE})):
+    for space, spec in (("wplus", E4E), ("w", {"name": "w_encoder", **TINY_BACKBONE})):
         torch.manual_seed(1)  # random, untrained weights: outputs differ from the mean code
         encoder = ganinv.build(
             "encoders", spec, space=ganinv.build("spaces", space, generator=generator)

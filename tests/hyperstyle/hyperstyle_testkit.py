@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from e4e_world import E4E_BACKBONE, TINY_BACKBONE
 from tiny_world import render_image_folder, save_tiny_networks, tiny_generator
 
 import ganinv
@@ -14,12 +15,6 @@ from ganinv.harness.method import save_encoder
 from ganinv.harness.schema import MethodConfig
 
 RESOLUTION = 16
-BACKBONE = {
-    "input_resolution": 16,
-    "num_layers": None,
-    "units": [1, 1, 1, 1],
-    "widths": [8, 8, 16, 16],
-}
 # A hypernetwork for a CPU: 16 px input, stem stride 1 -> a 2 x 2 feature map.
 SMALL = {
     "blocks": [1, 1, 1, 1],
@@ -51,10 +46,13 @@ def make_world(root: Path) -> dict[str, Path]:
         root / "e4e.safetensors",
         world["generator"],
         "wplus",
-        {"name": "e4e", **BACKBONE, "progressive_start": None, "w_discriminator": False},
+        {"name": "e4e", **E4E_BACKBONE},
     )
     world["w_encoder"] = export_base(
-        root / "w_encoder.safetensors", world["generator"], "w", {"name": "w_encoder", **BACKBONE}
+        root / "w_encoder.safetensors",
+        world["generator"],
+        "w",
+        {"name": "w_encoder", **TINY_BACKBONE},
     )
     return world
 
