@@ -46,7 +46,9 @@ class SynthesisHooks:
     """Called by `Generator.synthesize` at fixed points; the defaults change nothing.
 
     Subclass and override only what you need. Passing ``hooks=None`` takes the plain path, which
-    costs nothing; a `SynthesisHooks()` with no overrides gives bit-identical output.
+    costs nothing; a `SynthesisHooks()` with no overrides gives bit-identical output. Maps given
+    to a hook may be channels-last (the StyleGAN2 synthesis runs so on CPU): reshape them rather
+    than `view`; any layout may be returned.
     """
 
     def const_input(self, const: torch.Tensor) -> torch.Tensor:

@@ -9,26 +9,46 @@ spatial mean, sum over layers) is the package's own.
 
 from __future__ import annotations
 
+import copy
 import warnings
 
 import torch
 from torch import nn
 
-from ganinv.weights import load_state_dict
+from ganinv.weights import load_state_dict, verify, weights_path
 
 BACKBONE_WEIGHTS = {"alex": "alexnet_imagenet", "vgg": "vgg16_imagenet"}
 LINEAR_WEIGHTS = {"alex": "lpips_alex_v0.1", "vgg": "lpips_vgg_v0.1"}
+
+
+# Built networks by kind and weight files (path, sha256); callers get copies. Building costs
+# about 0.3 s (the torchvision constructor initialises a whole AlexNet/VGG at random first), and
+# a benchmark builds one per method for its metrics, editability and losses.
+_BUILT: dict[tuple, nn.Module] = {}
 
 
 def lpips_network(net: str = "alex") -> nn.Module:
     """A frozen, eval-mode `lpips.LPIPS(net=net, version="0.1")` with offline weights.
 
     Call it as ``model(x, y)`` with x, y [B, 3, H, W] in [-1, 1]; returns [B, 1, 1, 1].
+    Each call returns a new copy of the network built at the first call with these weights.
     """
-    import lpips
-
     if net not in BACKBONE_WEIGHTS:
         raise ValueError(f"LPIPS net must be one of {sorted(BACKBONE_WEIGHTS)}, got {net!r}")
+    # The files' paths and verified hashes (cached by the weights manager): another cache
+    # folder or a reinstalled file builds again.
+    key = (
+        net,
+        *((str(weights_path(n)), verify(n)) for n in (BACKBONE_WEIGHTS[net], LINEAR_WEIGHTS[net])),
+    )
+    if key not in _BUILT:
+        _BUILT[key] = _build(net)
+    return copy.deepcopy(_BUILT[key])
+
+
+def _build(net: str) -> nn.Module:
+    import lpips
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # torchvision's deprecation note for pretrained=False
         model = lpips.LPIPS(net=net, version="0.1", pretrained=False, pnet_rand=True, verbose=False)

@@ -163,7 +163,8 @@ class SynthesisLayer(nn.Module):
         """Demodulate, add noise, add bias, leaky ReLU x sqrt(2), in two passes over x.
 
         lrelu(y) * g == lrelu(y * g) for g > 0, so the gain goes into the demodulation and the
-        (noise + bias) term, and one addcmul does demodulation, noise and bias together.
+        (noise + bias) term, and one addcmul does demodulation, noise and bias together
+        (`ops.scale_add_lrelu`, with a leaner backward).
         """
         gain = ops.SQRT2
         bias = self.bias.reshape(-1, 1, 1)
@@ -176,8 +177,7 @@ class SynthesisLayer(nn.Module):
             base = noise * self.noise_strength + bias
         else:
             base = bias
-        y = torch.addcmul(base * gain, x, dcoefs.reshape(x.shape[0], -1, 1, 1) * gain)
-        return _clamp(F.leaky_relu(y, 0.2), self.conv_clamp)
+        return _clamp(ops.scale_add_lrelu(x, dcoefs * gain, base * gain), self.conv_clamp)
 
     def forward(self, x: torch.Tensor, w: torch.Tensor, noise_mode: str = "const") -> torch.Tensor:
         x, dcoefs = self.modulate(x, w)
@@ -206,9 +206,15 @@ def place_in_border(x: torch.Tensor, border: torch.Tensor) -> torch.Tensor:
     top = (border.shape[-2] - (h + 2)) // 2
     left = (border.shape[-1] - (w + 2)) // 2
     canvas = border[:, :, top : top + h + 2, left : left + w + 2]
-    canvas = canvas.expand(x.shape[0], -1, -1, -1).clone()
+    canvas = canvas.expand(x.shape[0], -1, -1, -1).clone(memory_format=memory_format_of(x))
     canvas[:, :, 1:-1, 1:-1] = x
     return canvas
+
+
+def memory_format_of(x: torch.Tensor) -> torch.memory_format:
+    """channels_last for a channels-last [B, C, H, W] map, else the standard layout."""
+    channels_last = not x.is_contiguous() and x.is_contiguous(memory_format=torch.channels_last)
+    return torch.channels_last if channels_last else torch.contiguous_format
 
 
 class ToRGBLayer(nn.Module):
@@ -239,6 +245,11 @@ class ToRGBLayer(nn.Module):
         else:
             weight = weight[:, :, :, 0, 0] * styles.unsqueeze(1)
         b, _, h, w_ = x.shape
+        if memory_format_of(x) == torch.channels_last:
+            # Channels-last x is [B, H*W, I] in memory: the same product, without a copy.
+            pixels = x.permute(0, 2, 3, 1).reshape(b, h * w_, -1)
+            out = torch.baddbmm(self.bias.reshape(1, 1, -1), pixels, weight.transpose(1, 2))
+            return _clamp(out.reshape(b, h, w_, -1).permute(0, 3, 1, 2), self.conv_clamp)
         out = torch.baddbmm(self.bias.reshape(1, -1, 1), weight, x.reshape(b, -1, h * w_))
         return _clamp(out.reshape(b, -1, h, w_), self.conv_clamp)
 

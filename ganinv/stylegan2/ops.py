@@ -47,6 +47,43 @@ def bias_lrelu(
     return x * gain if gain != 1 else x
 
 
+class _ScaleAddLeakyReLU(torch.autograd.Function):
+    """leaky_relu(base + x * scale[:, :, None, None], alpha): see `scale_add_lrelu`."""
+
+    @staticmethod
+    def forward(ctx, x, scale, base, alpha):  # type: ignore[override]
+        z = torch.empty_like(x)  # x's memory format, so channels-last stays channels-last
+        torch.addcmul(base, x, scale[:, :, None, None], out=z)
+        ctx.save_for_backward(x, scale, z)
+        ctx.base_shape = base.shape
+        ctx.alpha = alpha
+        return F.leaky_relu(z, alpha)
+
+    @staticmethod
+    def backward(ctx, grad):  # type: ignore[override]
+        x, scale, z = ctx.saved_tensors
+        # Differentiable ops only (double backward: path-length regularisation). The derivative
+        # of leaky_relu_backward in z is zero, so z may be saved as a plain intermediate.
+        gz = torch.ops.aten.leaky_relu_backward(grad, z, ctx.alpha, False)
+        gx = gz * scale[:, :, None, None] if ctx.needs_input_grad[0] else None
+        gscale = (gz * x).sum(dim=[2, 3]) if ctx.needs_input_grad[1] else None
+        gbase = gz.sum_to_size(ctx.base_shape) if ctx.needs_input_grad[2] else None
+        return gx, gscale, gbase, None
+
+
+def scale_add_lrelu(
+    x: torch.Tensor, scale: torch.Tensor, base: torch.Tensor, alpha: float = 0.2
+) -> torch.Tensor:
+    """leaky_relu(base + x * scale[:, :, None, None], alpha) for x [B, C, H, W], scale [B, C]
+    and a `base` that broadcasts to x (the synthesis layer's demodulation, noise and bias).
+
+    The same numbers as ``leaky_relu(addcmul(base, x, scale))``; its backward makes one pass
+    fewer over x-sized maps (autograd of addcmul multiplies a copy of x by its ``value``, 1), and
+    the result keeps x's memory format.
+    """
+    return _ScaleAddLeakyReLU.apply(x, scale, base, alpha)
+
+
 # ------------------------------------------------------------------------------------------------
 # Reference formulations.
 
