@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import os
+import time
 from typing import Any
 
 import gradio as gr
@@ -31,6 +32,7 @@ _CSS = """
 INVERT_TAB = "the Invert tab's image"
 TEST_IMAGE = "test image {}"
 DEFAULT_METHODS = 2  # methods ticked when the page opens
+PROGRESS_INTERVAL = 0.1  # seconds between two progress-bar updates
 
 
 # -- pieces of the page --------------------------------------------------------------------------
@@ -86,8 +88,11 @@ def build_interface(studio: Studio) -> Any:
     def fail(exc: Exception) -> Exception:
         return gr.Error(str(exc), print_exception=False)
 
-    def start_session() -> Session:
-        return workspace.new_session()
+    def start_session(request: gr.Request) -> Session:
+        return workspace.new_session(request.session_hash)
+
+    def end_session(request: gr.Request) -> None:
+        workspace.end_session_of(request.session_hash)
 
     def show_input(session: Session) -> tuple[np.ndarray, str]:
         size = studio.resolution
@@ -113,13 +118,18 @@ def build_interface(studio: Studio) -> Any:
             raise fail(GanInvError("upload an image or pick a test image first"))
         if not labels:
             raise fail(GanInvError("tick at least one method"))
-        session.cancel_requested.clear()
         image, done, failed = session.image, [], []
         for i, label in enumerate(labels):
+            shown = [0.0]
 
-            def observer(desc: str, step: int, total: int, label: str = label) -> None:
+            def observer(
+                desc: str, step: int, total: int, label: str = label, shown: list = shown
+            ) -> None:
                 session.check_cancel()
-                progress((step, total), desc=f"{label}: {desc}")
+                # At most ~10 updates a second: a message per step would flood the page.
+                if time.monotonic() - shown[0] >= PROGRESS_INTERVAL:
+                    shown[0] = time.monotonic()
+                    progress((step, total), desc=f"{label}: {desc}")
 
             progress((i, len(labels)), desc=f"{label}", unit="methods")
             try:
@@ -136,9 +146,11 @@ def build_interface(studio: Studio) -> Any:
                 _scores_rows(done),
             )
 
-    def on_cancel(session: Session) -> str:
+    def on_arm(session: Session) -> None:
+        session.cancel_requested.clear()
+
+    def on_cancel(session: Session) -> None:
         session.cancel_requested.set()
-        return "cancelling..."
 
     def on_edit(
         label: str,
@@ -347,11 +359,19 @@ def build_interface(studio: Studio) -> Any:
             view = gr.HTML(elem_id="compare-view")
 
         demo.load(start_session, outputs=session)
+        demo.unload(end_session)  # the page was closed or reloaded: its folder goes
         upload.upload(on_upload, [upload, session], [shown, ready])
         if studio.test_images is not None:
             gallery.select(on_pick_test, session, [shown, ready])
-        invert_event = run.click(on_invert, [methods, session], [status, results, scores])
-        cancel.click(on_cancel, session, status, cancels=[invert_event])
+        # The Cancel flag is lowered when Invert is clicked, not when the queued work starts: a
+        # Cancel pressed while the work waits in the queue still counts.
+        run.click(on_arm, session, None, queue=False).then(
+            on_invert, [methods, session], [status, results, scores]
+        )
+        # Cancel only raises the session's flag: the running work stops at its next step and
+        # says so itself (cancelling Gradio's task would leave its worker thread running). No
+        # output of its own, which could arrive after the work's "cancelled" and hide it.
+        cancel.click(on_cancel, session, None, queue=False)
         edit_inputs = [edit_method, kind, component, strength, edit_image, edit_upload, session]
         for trigger in (strength.release, component.release, kind.change, edit_image.change):
             trigger(on_edit, edit_inputs, [unedited, edited])

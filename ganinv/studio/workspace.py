@@ -80,19 +80,27 @@ class Workspace:
         self._open: dict[str, Session] = {}
         self._lock = threading.Lock()
 
-    def new_session(self) -> Session:
+    def new_session(self, key: str | None = None) -> Session:
+        """A session with a fresh folder; `key` (the browser's session id) finds it again."""
         folder = self.sessions / uuid.uuid4().hex
         folder.mkdir(mode=0o700)
         session = Session(folder)
         with self._lock:
-            self._open[folder.name] = session
+            self._open[key or folder.name] = session
         return session
+
+    def end_session_of(self, key: str) -> None:
+        """End the session opened with `key` (the browser left), if it is still open."""
+        with self._lock:
+            session = self._open.get(key)
+        self.end_session(session)
 
     def end_session(self, session: Session | None) -> None:
         if session is None:
             return
         with self._lock:
-            self._open.pop(session.folder.name, None)
+            for key in [k for k, v in self._open.items() if v is session]:
+                del self._open[key]
         if session.folder.parent == self.sessions:  # only a folder this workspace made
             session.close()
 
