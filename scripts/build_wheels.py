@@ -6,8 +6,8 @@
     ganinv bench demo/bench                   # the demo benchmark, from any folder
 
 The demo-assets wheel is assembled in a temporary folder from `registry/demo_*.yaml`, the files
-those cards name in `registry/assets/`, and `configs/demo/bench.yaml` (which names its networks
-by card name, so it runs from anywhere); it declares the entry point group
+those cards name in `registry/assets/`, and `configs/demo/bench.yaml` and `studio.yaml` (which
+name their networks by card name, so they run from anywhere); it declares the entry point group
 ``ganinv.asset_registries`` through which `ganinv.core.assets` finds its cards.
 Builds run without isolation (`python -m build --no-isolation`): the build needs only the
 setuptools and wheel already installed, no network.
@@ -57,7 +57,8 @@ def demo_assets_project(stage: Path, version: str) -> Path:
             ROOT / "registry" / "assets" / filename, package / "registry" / "assets" / filename
         )
         names.append(card.stem)
-    shutil.copyfile(ROOT / "configs" / "demo" / "bench.yaml", package / "configs/demo/bench.yaml")
+    for config in ("bench.yaml", "studio.yaml"):  # `ganinv bench demo/bench`, `ganinv studio`
+        shutil.copyfile(ROOT / "configs" / "demo" / config, package / "configs/demo" / config)
     (package / "__init__.py").write_text(
         '"""The ganinv demo networks (Fashion-MNIST 32 px), their registry cards and the demo '
         'bench config: `ganinv bench demo/bench`."""\n'

