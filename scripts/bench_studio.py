@@ -1,0 +1,115 @@
+"""Time the studio as a user meets it: start-up, then upload -> first reconstruction in Chromium.
+
+    python scripts/bench_studio.py [--config demo/studio] [--repeats 5] [--image PATH]
+
+Starts `ganinv studio` (CPU) on a free loopback port, opens it in headless Chromium (Playwright
+with the system Chromium) and, for each repeat, uploads the image, clicks Invert with pSp alone
+ticked and waits until pSp's reconstruction is on the page. Prints the server's start-up time
+and the upload -> reconstruction times: the first (which also loads the encoder) and the median
+of the rest. Needs the studio extra, playwright and Chromium (scripts/setup.sh).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_image(folder: Path) -> Path:
+    """The first Fashion-MNIST test image as a PNG (what a user would upload)."""
+    from ganinv.core.images import save_image, to_uint8
+    from ganinv.harness.inputs import load_inputs
+
+    images, _ = load_inputs({"name": "fashion_mnist", "split": "test", "limit": 1}, 32)
+    return save_image(to_uint8(images)[0], folder / "upload.png")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--config", default="demo/studio")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--image", default=None, help="image to upload (default: a test image)")
+    args = parser.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    work = Path(tempfile.mkdtemp(prefix="bench-studio-"))
+    image = Path(args.image) if args.image else test_image(work)
+    port = free_port()
+    started = time.perf_counter()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "ganinv", "studio", "--port", str(port), "--device", "cpu",
+         "--config", args.config],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        while True:
+            try:
+                urllib.request.urlopen(url, timeout=2).close()
+                break
+            except OSError:
+                if server.poll() is not None:
+                    raise SystemExit("the studio did not start") from None
+                time.sleep(0.1)
+        startup = time.perf_counter() - started
+        times = []
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium, args=ARGS)
+            for _ in range(args.repeats):
+                page = browser.new_page(viewport={"width": 1400, "height": 1000})
+                page.goto(url, wait_until="load")
+                page.wait_for_selector("#invert-run", timeout=120_000)
+                page.locator("#invert-methods label", has_text="e4e").first.click()  # pSp only
+                t0 = time.perf_counter()
+                page.set_input_files("#invert-upload input[type=file]", str(image))
+                page.wait_for_function(
+                    "document.querySelector('#invert-ready').innerText.includes('ready')"
+                )
+                page.click("#invert-run")
+                page.wait_for_selector('#invert-results img[alt="pSp, image 1"]', timeout=120_000)
+                times.append(time.perf_counter() - t0)
+                page.close()
+            browser.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"studio start-up (process start -> page served): {startup:.2f} s")
+    print(f"upload -> first pSp reconstruction, first time (loads the encoder): {times[0]:.2f} s")
+    if len(times) > 1:
+        rest = times[1:]
+        print(
+            f"upload -> first pSp reconstruction, later: median {statistics.median(rest):.2f} s "
+            f"(min {min(rest):.2f}, max {max(rest):.2f}, {len(rest)} runs)"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
