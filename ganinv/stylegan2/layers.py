@@ -206,15 +206,9 @@ def place_in_border(x: torch.Tensor, border: torch.Tensor) -> torch.Tensor:
     top = (border.shape[-2] - (h + 2)) // 2
     left = (border.shape[-1] - (w + 2)) // 2
     canvas = border[:, :, top : top + h + 2, left : left + w + 2]
-    canvas = canvas.expand(x.shape[0], -1, -1, -1).clone(memory_format=memory_format_of(x))
+    canvas = canvas.expand(x.shape[0], -1, -1, -1).clone(memory_format=ops.memory_format_of(x))
     canvas[:, :, 1:-1, 1:-1] = x
     return canvas
-
-
-def memory_format_of(x: torch.Tensor) -> torch.memory_format:
-    """channels_last for a channels-last [B, C, H, W] map, else the standard layout."""
-    channels_last = not x.is_contiguous() and x.is_contiguous(memory_format=torch.channels_last)
-    return torch.channels_last if channels_last else torch.contiguous_format
 
 
 class ToRGBLayer(nn.Module):
@@ -245,7 +239,7 @@ class ToRGBLayer(nn.Module):
         else:
             weight = weight[:, :, :, 0, 0] * styles.unsqueeze(1)
         b, _, h, w_ = x.shape
-        if memory_format_of(x) == torch.channels_last:
+        if ops.memory_format_of(x) == torch.channels_last:
             # Channels-last x is [B, H*W, I] in memory: the same product, without a copy.
             pixels = x.permute(0, 2, 3, 1).reshape(b, h * w_, -1)
             out = torch.baddbmm(self.bias.reshape(1, 1, -1), pixels, weight.transpose(1, 2))

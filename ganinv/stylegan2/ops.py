@@ -52,10 +52,14 @@ class _ScaleAddLeakyReLU(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, scale, base, alpha):  # type: ignore[override]
+        ctx.base_shape = base.shape
+        if base.dim() >= 3 and memory_format_of(x) == torch.channels_last:
+            # A [C, H, W] map in the standard layout is read with stride H*W along the
+            # channels, the innermost dimension of channels-last x: 3-4x slower than in x's layout.
+            base = base.reshape(-1, *base.shape[-3:]).contiguous(memory_format=torch.channels_last)
         z = torch.empty_like(x)  # x's memory format, so channels-last stays channels-last
         torch.addcmul(base, x, scale[:, :, None, None], out=z)
         ctx.save_for_backward(x, scale, z)
-        ctx.base_shape = base.shape
         ctx.alpha = alpha
         return F.leaky_relu(z, alpha)
 
@@ -69,6 +73,12 @@ class _ScaleAddLeakyReLU(torch.autograd.Function):
         gscale = (gz * x).sum(dim=[2, 3]) if ctx.needs_input_grad[1] else None
         gbase = gz.sum_to_size(ctx.base_shape) if ctx.needs_input_grad[2] else None
         return gx, gscale, gbase, None
+
+
+def memory_format_of(x: torch.Tensor) -> torch.memory_format:
+    """channels_last for a channels-last [B, C, H, W] map, else the standard layout."""
+    channels_last = not x.is_contiguous() and x.is_contiguous(memory_format=torch.channels_last)
+    return torch.channels_last if channels_last else torch.contiguous_format
 
 
 def scale_add_lrelu(

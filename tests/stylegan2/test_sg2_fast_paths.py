@@ -32,10 +32,11 @@ def _reference(x, scale, base, alpha=0.2):
     return F.leaky_relu(torch.addcmul(base, x, scale[:, :, None, None]), alpha)
 
 
+@pytest.mark.parametrize("layout", [torch.contiguous_format, torch.channels_last])
 @pytest.mark.parametrize("kind", BASE_KINDS)
-def test_scale_add_lrelu_equals_the_plain_ops(kind):
+def test_scale_add_lrelu_equals_the_plain_ops(kind, layout):
     g = torch.Generator().manual_seed(0)
-    x = torch.randn(3, 5, 6, 6, generator=g, requires_grad=True)
+    x = torch.randn(3, 5, 6, 6, generator=g).contiguous(memory_format=layout).requires_grad_(True)
     scale = torch.randn(3, 5, generator=g, requires_grad=True)
     base = torch.randn(_base_shape(kind, 3, 5, 6), generator=g, requires_grad=True)
     upstream = torch.randn(3, 5, 6, 6, generator=g)
@@ -44,6 +45,7 @@ def test_scale_add_lrelu_equals_the_plain_ops(kind):
     ref = _reference(x, scale, base)
     ref_grads = torch.autograd.grad(ref, (x, scale, base), upstream)
     assert torch.equal(ours, ref)
+    assert ours.is_contiguous(memory_format=layout)
     for a, b in zip(grads, ref_grads):
         assert a.shape == b.shape
         torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-6)
