@@ -1,12 +1,15 @@
 """Time the studio as a user meets it: start-up, then upload -> first reconstruction in Chromium.
 
     python scripts/bench_studio.py [--config demo/studio] [--repeats 5] [--image PATH]
+                                   [--screenshots docs/assets]
 
 Starts `ganinv studio` (CPU) on a free loopback port, opens it in headless Chromium (Playwright
 with the system Chromium) and, for each repeat, uploads the image, clicks Invert with pSp alone
 ticked and waits until pSp's reconstruction is on the page. Prints the server's start-up time
 and the upload -> reconstruction times: the first (which also loads the encoder) and the median
-of the rest. Needs the studio extra, playwright and Chromium (scripts/setup.sh).
+of the rest. With --screenshots, then takes the docs' pictures of the three tabs (Invert with four
+methods, Edit at strength 4, Compare on the config's first bench run). Needs the studio extra,
+playwright and Chromium (scripts/setup.sh).
 """
 
 from __future__ import annotations
@@ -49,11 +52,39 @@ def test_image(folder: Path) -> Path:
     return save_image(to_uint8(images)[0], folder / "upload.png")
 
 
+def screenshots(page, url: str, image: Path, folder: Path) -> None:
+    page.goto(url, wait_until="load")
+    page.wait_for_selector("#invert-run", timeout=120_000)
+    for label in ("HFGI (on e4e)", "StyleFeatureEditor (F space)", "W+ optimisation"):
+        page.locator("#invert-methods label", has_text=label).first.click()
+    page.set_input_files("#invert-upload input[type=file]", str(image))
+    page.wait_for_function("document.querySelector('#invert-ready').innerText.includes('ready')")
+    page.click("#invert-run")
+    page.wait_for_function(
+        "document.querySelector('#invert-status').innerText.includes('done')", timeout=300_000
+    )
+    page.screenshot(path=str(folder / "studio_invert.png"), full_page=True)
+    page.get_by_role("tab", name="Edit").click()
+    slider = page.locator("#edit-strength input[type=range]")
+    slider.fill("4")
+    slider.dispatch_event("pointerup")
+    page.wait_for_selector("#edit-result img", timeout=120_000)
+    time.sleep(1)
+    page.screenshot(path=str(folder / "studio_edit.png"))
+    page.get_by_role("tab", name="Compare").click()
+    page.click("#compare-show")
+    page.wait_for_selector("#compare-view table.results", timeout=120_000)
+    time.sleep(1)
+    page.screenshot(path=str(folder / "studio_compare.png"))
+    page.close()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--config", default="demo/studio")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--image", default=None, help="image to upload (default: a test image)")
+    parser.add_argument("--screenshots", default=None, help="folder for studio_*.png")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -95,6 +126,9 @@ def main() -> int:
                 page.wait_for_selector('#invert-results img[alt="pSp, image 1"]', timeout=120_000)
                 times.append(time.perf_counter() - t0)
                 page.close()
+            if args.screenshots:
+                screenshots(browser.new_page(viewport={"width": 1300, "height": 900}), url, image,
+                            Path(args.screenshots))  # fmt: skip
             browser.close()
     finally:
         server.terminate()

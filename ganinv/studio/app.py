@@ -302,7 +302,7 @@ def build_interface(studio: Studio) -> Any:
                         )
                     unedited = gr.Image(
                         format="png",  # lossless: what the method rendered
-                        label="reconstruction (strength 0)",
+                        label="unedited",
                         interactive=False,
                         height=220,
                         elem_id="edit-unedited",
@@ -333,8 +333,11 @@ def build_interface(studio: Studio) -> Any:
                 blend_run = gr.Button("Blend", elem_id="blend-run")
             with gr.Accordion("Custom edit: target + alpha x (edited - source)", open=False):
                 with gr.Row():
-                    src, src_up = image_chooser("source", "custom-source")
-                    dst, dst_up = image_chooser("edited source", "custom-edited")
+                    # A pair (an image and an edited copy, e.g. from a photo editor) whose
+                    # difference is added to the target: two other images by default.
+                    pair = _image_choices(studio)[1:3] or [None, None]
+                    src, src_up = image_chooser("source", "custom-source", pair[0])
+                    dst, dst_up = image_chooser("edited source", "custom-edited", pair[-1])
                     tgt, tgt_up = image_chooser("target", "custom-target")
                     custom_out = gr.Image(
                         format="png",  # lossless: what the method rendered
