@@ -138,8 +138,10 @@ def build_interface(studio: Studio) -> Any:
             except Cancelled:
                 yield _status(done, failed, len(labels), "cancelled"), gr.update(), gr.update()
                 return
-            except GanInvError as exc:
-                failed.append(f"{label}: {exc}")
+            except Exception as exc:  # noqa: BLE001
+                # One method's failure (a user error, or a bug in a third-party plugin) is
+                # reported in the status; the other methods still run.
+                failed.append(f"{label}: {type(exc).__name__}: {exc}")
             yield (
                 _status(done, failed, len(labels), "running" if i + 1 < len(labels) else "done"),
                 _results_html(image, done),
