@@ -98,9 +98,9 @@ def measure(tree: Path, row: str, args: argparse.Namespace, codes: Path) -> dict
 
 
 def code_difference(old: Path, new: Path) -> float:
-    import torch
+    from ganinv.checkpoints.safe_load import torch_load
 
-    a, b = torch.load(old, weights_only=True), torch.load(new, weights_only=True)
+    a, b = torch_load(old, "the old tree's codes"), torch_load(new, "the new tree's codes")
     if a.keys() != b.keys():
         raise SystemExit(f"the trees' codes have different parts: {sorted(a)} vs {sorted(b)}")
     scale = max(float(v.abs().max()) for v in a.values())
