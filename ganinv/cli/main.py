@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0
     # Freed tensor memory stays in the process: CPU steps stop page-faulting their activations
-    # in again (about 15-25 % of an inversion step's CPU time; docs/performance.md).
+    # in again (7-25 % of an inversion step's CPU time; docs/performance.md).
     keep_freed_memory()
     try:
         return int(args._run(args) or 0)

@@ -3,9 +3,9 @@
 glibc's malloc hands blocks above its mmap threshold to the kernel on free, and returns free
 memory at the top of the heap once it exceeds the trim threshold. An optimisation frees and
 allocates the same activation sizes every step, so each step page-faults its activations in
-again: the demo generator's forward + backward (batch 64, 32 px) took about 17,000 minor page
-faults and 15-25 % of its CPU time in them (docs/performance.md). With both thresholds raised the
-memory stays in the process and is reused; nothing that is computed changes.
+again: the demo generator's forward + backward (batch 64, 32 px) took 9,000-17,000 minor page
+faults and 7-25 % of its CPU time went to them (docs/performance.md). With both thresholds raised
+the memory stays in the process and is reused; nothing that is computed changes.
 
 `ganinv` (the command) calls `keep_freed_memory` once at start; a library user may call it too.
 """

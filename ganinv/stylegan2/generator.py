@@ -110,7 +110,7 @@ class StyleGAN2Generator(Generator):
     """
 
     # On CPU the synthesis maps are channels-last: oneDNN's convolutions then read and write
-    # them without reordering, and every op keeps the layout (about 12 % of a forward + backward
+    # them without reordering, and every op keeps the layout (10-15 % of a forward + backward
     # of the demo generator; docs/performance.md). The image returned is in the standard layout.
     # GPUs keep the standard layout (not measured there).
     cpu_memory_format: torch.memory_format = torch.channels_last
