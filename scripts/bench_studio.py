@@ -25,17 +25,6 @@ import time
 import urllib.request
 from pathlib import Path
 
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -88,7 +77,9 @@ def main() -> int:
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    from ganinv.testing.browser import HEADLESS_CHROMIUM_ARGS, find_chromium
+
+    chromium = find_chromium()
     work = Path(tempfile.mkdtemp(prefix="bench-studio-"))
     image = Path(args.image) if args.image else test_image(work)
     port = free_port()
@@ -111,7 +102,7 @@ def main() -> int:
         startup = time.perf_counter() - started
         times = []
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=chromium, args=ARGS)
+            browser = p.chromium.launch(executable_path=chromium, args=HEADLESS_CHROMIUM_ARGS)
             for _ in range(args.repeats):
                 page = browser.new_page(viewport={"width": 1400, "height": 1000})
                 page.goto(url, wait_until="load")

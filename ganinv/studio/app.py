@@ -79,6 +79,18 @@ def _pick(studio: Studio, session: Session, choice: str, upload: str | None) -> 
     raise GanInvError(f"no image called {choice!r}")
 
 
+def _shown_image(label: str, elem_id: str, height: int = 220) -> Any:
+    """An output image: lossless PNG (what the method rendered), drawn with crisp pixels."""
+    return gr.Image(
+        format="png",
+        label=label,
+        interactive=False,
+        height=height,
+        elem_id=elem_id,
+        elem_classes="pixelated",
+    )
+
+
 # -- the interface -------------------------------------------------------------------------------
 def build_interface(studio: Studio) -> Any:
     """The Gradio Blocks app (not launched)."""
@@ -252,14 +264,7 @@ def build_interface(studio: Studio) -> Any:
                             allow_preview=False,
                             elem_id="invert-tests",
                         )
-                    shown = gr.Image(
-                        format="png",  # lossless: what the method rendered
-                        label="input",
-                        interactive=False,
-                        height=200,
-                        elem_id="invert-input",
-                        elem_classes="pixelated",
-                    )
+                    shown = _shown_image("input", "invert-input", 200)
                     ready = gr.Markdown(elem_id="invert-ready")
                 with gr.Column(scale=3):
                     methods = gr.CheckboxGroup(
@@ -302,36 +307,15 @@ def build_interface(studio: Studio) -> Any:
                         strength = gr.Slider(
                             -8, 8, value=0, step=0.5, label="strength", elem_id="edit-strength"
                         )
-                    unedited = gr.Image(
-                        format="png",  # lossless: what the method rendered
-                        label="unedited",
-                        interactive=False,
-                        height=220,
-                        elem_id="edit-unedited",
-                        elem_classes="pixelated",
-                    )
-                    edited = gr.Image(
-                        format="png",
-                        label="edited",
-                        interactive=False,
-                        height=220,
-                        elem_id="edit-result",
-                        elem_classes="pixelated",
-                    )
+                    unedited = _shown_image("unedited", "edit-unedited")
+                    edited = _shown_image("edited", "edit-result")
             with gr.Accordion("Blend: structure of one image, appearance of another", open=False):
                 with gr.Row():
                     blend_a, blend_a_up = image_chooser("structure", "blend-structure")
                     blend_b, blend_b_up = image_chooser(
                         "appearance", "blend-appearance", _image_choices(studio)[-1]
                     )
-                    blended = gr.Image(
-                        format="png",  # lossless: what the method rendered
-                        label="blend",
-                        interactive=False,
-                        height=220,
-                        elem_id="blend-result",
-                        elem_classes="pixelated",
-                    )
+                    blended = _shown_image("blend", "blend-result")
                 blend_run = gr.Button("Blend", elem_id="blend-run")
             with gr.Accordion("Custom edit: target + alpha x (edited - source)", open=False):
                 with gr.Row():
@@ -341,14 +325,7 @@ def build_interface(studio: Studio) -> Any:
                     src, src_up = image_chooser("source", "custom-source", pair[0])
                     dst, dst_up = image_chooser("edited source", "custom-edited", pair[-1])
                     tgt, tgt_up = image_chooser("target", "custom-target")
-                    custom_out = gr.Image(
-                        format="png",  # lossless: what the method rendered
-                        label="result",
-                        interactive=False,
-                        height=220,
-                        elem_id="custom-result",
-                        elem_classes="pixelated",
-                    )
+                    custom_out = _shown_image("result", "custom-result")
                 alpha = gr.Slider(-2, 3, value=1, step=0.1, label="alpha", elem_id="custom-alpha")
                 custom_run = gr.Button("Apply the edit", elem_id="custom-run")
         with gr.Tab("Compare", id="compare"):

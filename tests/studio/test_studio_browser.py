@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import io
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -24,9 +23,11 @@ import torch
 import yaml
 from PIL import Image
 
+from ganinv.testing.browser import HEADLESS_CHROMIUM_ARGS, find_chromium
+
 pytest.importorskip("gradio", reason="the studio extra (Gradio) is not installed")
 playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM = find_chromium()
 if CHROMIUM is None:
     pytest.skip("no Chromium (scripts/setup.sh installs it)", allow_module_level=True)
 
@@ -37,17 +38,6 @@ from ganinv.harness.inputs import read_image  # noqa: E402
 from ganinv.studio.catalog import Catalog  # noqa: E402
 from ganinv.studio.config import load_studio_config  # noqa: E402
 
-# The flags of a headless Chromium on a machine without network (no background connections).
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 GENERATOR = "demo_fmnist32_stylegan2"
 SLOW = "slow W+ optimisation"
 WAIT_MS = 90_000
@@ -158,7 +148,7 @@ def server(tmp_path_factory):
 @pytest.fixture(scope="module")
 def browser():
     with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=HEADLESS_CHROMIUM_ARGS)
         yield browser
         browser.close()
 
