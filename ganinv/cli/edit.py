@@ -122,7 +122,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     method_args(p)
     p.add_argument("--code", required=True, help="code file or image")
     p.add_argument(
-        "--direction", required=True, help="direction file (from learn-direction, ganspace, sefa)"
+        "--direction",
+        required=True,
+        help="direction file (from learn-direction, ganspace, sefa) or its registry card name",
     )
     p.add_argument(
         "--strength",

@@ -27,6 +27,7 @@ from ganinv.checkpoints.direction_file import (
     load_direction_file,
 )
 from ganinv.checkpoints.safe_load import parse_json, read_file
+from ganinv.core.assets import resolve_file
 from ganinv.core.errors import GanInvError
 from ganinv.core.safetensors_io import write_file
 from ganinv.core.space import Code
@@ -370,5 +371,6 @@ def write_direction(
 
 def load_direction(path: str | os.PathLike[str]) -> tuple[torch.Tensor, dict[str, Any]]:
     """A direction file (from `save_direction`, or any safetensors with a ``direction`` tensor,
-    or a ``.pt`` tensor loaded weights-only), checked before anything is allocated for it."""
-    return load_direction_file(path)
+    or a ``.pt`` tensor loaded weights-only), or the registry card naming one
+    (``demo_fmnist_tshirt_to_pullover``), checked before anything is allocated for it."""
+    return load_direction_file(resolve_file(str(path)))

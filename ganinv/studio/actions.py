@@ -17,7 +17,6 @@ from typing import Any
 import numpy as np
 import torch
 
-from ganinv.core.assets import resolve_file
 from ganinv.core.components import build_component
 from ganinv.core.errors import GanInvError
 from ganinv.core.images import to_uint8
@@ -102,7 +101,7 @@ class Directions:
         self.catalog = catalog
         self.learned: dict[str, torch.Tensor] = {}
         for name in catalog.config.directions:
-            tensor, _ = load_direction(resolve_file(str(name)))
+            tensor, _ = load_direction(str(name))
             self.learned[str(name)] = tensor
         self._ganspace: Any = None
         self._sefa: Any = None

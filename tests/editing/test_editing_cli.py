@@ -177,3 +177,19 @@ def test_learn_direction_on_class_labels_with_the_svm_then_apply_writes_a_figure
         assert figure.shape[1] == 4 + (inputs + 1) * (96 + 4)
         result = np.asarray(Image.open(out / f"{command[0]}.png").convert("RGB"))
         np.testing.assert_array_equal(figure[-4 - 96 : -4, -4 - 96 : -4][::6, ::6], result)
+
+
+def test_a_direction_and_a_method_can_be_named_by_their_registry_cards(tmp_path):
+    """`ganinv edit apply` takes the shipped direction by its card name, like every other asset."""
+    from ganinv.core.assets import asset_path
+    from ganinv.core.images import save_image, to_uint8
+    from ganinv.harness.inputs import load_inputs
+
+    images, _ = load_inputs({"name": "fashion_mnist", "split": "test", "limit": 1}, 32)
+    image = save_image(to_uint8(images)[0], tmp_path / "x.png")
+    name = "demo_fmnist_tshirt_to_pullover"
+    args = ["edit", "apply", "--method", "demo_psp", "--code", str(image), "--direction", name]
+    assert main([*args, "--strength", "2", "--out", str(tmp_path / "o"), "--device", "cpu"]) == 0
+    assert (tmp_path / "o" / "strength_+2.png").is_file()
+    by_name, _ = load_direction(name)
+    assert torch.equal(by_name, load_direction(asset_path(name))[0])
