@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -89,6 +90,14 @@ def invert(
         metrics=scores(image, recon),
         seconds=seconds,
     )
+
+
+def save_code(folder: Path, label: str, code: Code) -> Path:
+    """The code as ``ganinv invert`` saves it (``Code.save``), named after its method's label as
+    ``ganinv bench`` names method folders, in the session's folder (removed with the session)."""
+    from ganinv.harness.bench import slugify
+
+    return code.save(folder / f"{slugify(label)}.safetensors")
 
 
 class Directions:

@@ -130,7 +130,7 @@ def build_interface(studio: Studio) -> Any:
             raise fail(GanInvError("upload an image or pick a test image first"))
         if not labels:
             raise fail(GanInvError("tick at least one method"))
-        image, done, failed = session.image, [], []
+        image, done, failed, files = session.image, [], [], []
         for i, label in enumerate(labels):
             shown = [0.0]
 
@@ -147,8 +147,11 @@ def build_interface(studio: Studio) -> Any:
             try:
                 session.check_cancel()
                 done.append(actions.invert(catalog, label, image, studio.scores, observer))
+                name = f"{i + 1:02d} {label}"  # numbered: two labels may share a file-name slug
+                files.append(str(actions.save_code(session.folder, name, done[-1].code)))
             except Cancelled:
-                yield _status(done, failed, len(labels), "cancelled"), gr.update(), gr.update()
+                unchanged = gr.update(), gr.update(), gr.update()
+                yield _status(done, failed, len(labels), "cancelled"), *unchanged
                 return
             except Exception as exc:  # noqa: BLE001
                 # One method's failure (a user error, or a bug in a third-party plugin) is
@@ -158,6 +161,7 @@ def build_interface(studio: Studio) -> Any:
                 _status(done, failed, len(labels), "running" if i + 1 < len(labels) else "done"),
                 _results_html(image, done),
                 _scores_rows(done),
+                list(files),
             )
 
     def on_arm(session: Session) -> None:
@@ -284,6 +288,12 @@ def build_interface(studio: Studio) -> Any:
                         interactive=False,
                         elem_id="invert-scores",
                     )
+                    codes = gr.File(
+                        label="codes (.safetensors: `ganinv edit`, `ganinv export`, Code.load)",
+                        file_count="multiple",
+                        interactive=False,
+                        elem_id="invert-codes",
+                    )
         with gr.Tab("Edit", id="edit"):
             edit_method = gr.Dropdown(
                 labels, value=edit_default, label="Method", elem_id="edit-method"
@@ -348,7 +358,7 @@ def build_interface(studio: Studio) -> Any:
         # The Cancel flag is lowered when Invert is clicked, not when the queued work starts: a
         # Cancel pressed while the work waits in the queue still counts.
         run.click(on_arm, session, None, queue=False).then(
-            on_invert, [methods, session], [status, results, scores]
+            on_invert, [methods, session], [status, results, scores, codes]
         )
         # Cancel only raises the session's flag: the running work stops at its next step and
         # says so itself (cancelling Gradio's task would leave its worker thread running). No

@@ -34,6 +34,7 @@ if CHROMIUM is None:
 from contract.acme_plugin import install as install_acme  # noqa: E402
 
 from ganinv.core.images import to_uint8  # noqa: E402
+from ganinv.core.space import Code  # noqa: E402
 from ganinv.harness.inputs import read_image  # noqa: E402
 from ganinv.studio.catalog import Catalog  # noqa: E402
 from ganinv.studio.config import load_studio_config  # noqa: E402
@@ -221,7 +222,7 @@ def wait_status(page, word: str) -> str:
     return page.inner_text("#invert-status")
 
 
-def test_upload_and_invert_two_methods_side_by_side(page, server, catalog, shots):
+def test_upload_and_invert_two_methods_side_by_side(page, server, catalog, shots, tmp_path):
     labels = [x.strip() for x in page.locator("#invert-methods label").all_inner_texts()]
     assert labels[:3] == ["pSp", "e4e", SLOW]
     assert "acme_tint + optimisation" in labels  # the third-party plugin's space is offered
@@ -240,10 +241,20 @@ def test_upload_and_invert_two_methods_side_by_side(page, server, catalog, shots
         "e4e, image 1",
         "e4e, error map, image 1",
     ]
-    for label in ("pSp", "e4e"):
+    links = page.locator("#invert-codes a").evaluate_all(
+        "els => els.map(e => [e.getAttribute('download'), e.href])"
+    )
+    assert [name for name, _ in links] == ["01_pSp.safetensors", "02_e4e.safetensors"]
+    for (name, href), label in zip(links, ("pSp", "e4e")):
         src = page.get_attribute(f'#invert-results img[alt="{label}, image 1"]', "src")
-        _, recon = catalog.method(label).invert(image)
+        code, recon = catalog.method(label).invert(image)
         assert_same_image(data_uri_image(src), to_uint8(recon)[0])
+        # The code offered for download is the method's code, in `ganinv invert`'s format.
+        saved = tmp_path / name
+        saved.write_bytes(page.request.get(href).body())
+        loaded = Code.load(saved)
+        assert loaded.space == code.space and set(loaded.tensors) == set(code.tensors)
+        assert all(torch.allclose(loaded[k], code[k], atol=1e-5) for k in code.tensors)
     scores = page.inner_text("#invert-scores")
     assert all(word in scores for word in ("mse", "psnr", "ssim", "seconds", "pSp", "e4e"))
     page.screenshot(path=str(shots / "invert.png"), full_page=True)
