@@ -16,6 +16,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from ganinv.core.errors import GanInvError
+
 # Formats of the columns every table has (the rest: "{:.4f}"); a table read back keeps them.
 _FORMATS = {"seconds_per_image": "{:.4g}", "peak_memory_mib": "{:.0f}"}
 _MAX_TABLE_CHARS = 4 << 20
@@ -106,7 +108,6 @@ class BenchTable:
     def from_json(text: str, where: str = "table.json") -> BenchTable:
         """The table `to_json` wrote (a saved bench run), checked as untrusted data: every field
         of the expected type, values numbers or null; anything else is one `GanInvError` line."""
-        from ganinv.core.errors import GanInvError
 
         def bad(what: str) -> GanInvError:
             return GanInvError(f"{where} is not a ganinv bench table ({what}); run `ganinv bench`")

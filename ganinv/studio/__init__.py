@@ -9,5 +9,7 @@ metrics registry, the bench table). Layout:
 - `workspace.py`: per-session temporary folders and untrusted uploads;
 - `actions.py`:   invert, edit, blend, custom edit: plain functions the interface calls;
 - `bench_run.py`: reading a saved `ganinv bench` run (its ``table.json`` and images);
-- `app.py`:       the Gradio interface and the server.
+- `shared.py`:    what every browser session shares (`Studio`);
+- `app.py`:       the Gradio interface (its tabs and handlers);
+- `server.py`:    starting and stopping it (workspace first, then Gradio; cleanup on exit).
 """

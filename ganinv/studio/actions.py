@@ -18,13 +18,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from ganinv.core.components import build_component
 from ganinv.core.errors import GanInvError
 from ganinv.core.images import to_uint8
 from ganinv.core.progress import StepObserver, observe_steps
 from ganinv.core.space import Code
 from ganinv.editing import operations
 from ganinv.harness.grids import error_map
+from ganinv.harness.scoring import build_metrics
 from ganinv.metrics.base import Metric
 from ganinv.metrics.per_image import PerImageMeanMetric
 from ganinv.studio.catalog import Catalog
@@ -49,7 +49,7 @@ class PerImageScores:
     """The studio's metrics, built once; one image pair at a time (thread-safe)."""
 
     def __init__(self, specs: list[Any], device: torch.device) -> None:
-        self.metrics: list[Metric] = [build_component("metrics", s, device=device) for s in specs]
+        self.metrics: list[Metric] = build_metrics(list(specs), device)  # as `ganinv eval`
         for spec, metric in zip(specs, self.metrics):
             if not isinstance(metric, PerImageMeanMetric):
                 raise GanInvError(

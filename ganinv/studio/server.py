@@ -7,6 +7,7 @@ workspace is removed however the server stops (Ctrl-C, SIGTERM, an error).
 
 from __future__ import annotations
 
+import importlib.util
 import ipaddress
 import logging
 import os
@@ -72,15 +73,10 @@ def serve(
             "studio: Gradio was imported before the studio set its upload folder; start the "
             "studio in a fresh process (`ganinv studio`)"
         )
-    try:
-        import importlib.util
-
-        if importlib.util.find_spec("gradio") is None:
-            raise ImportError
-    except ImportError:
+    if importlib.util.find_spec("gradio") is None:
         raise GanInvError(
             "the studio needs Gradio: pip install 'ganinv[studio]' (or pip install gradio)"
-        ) from None
+        )
     exposed = not is_loopback(host)
     workspace = Workspace(int(config.max_upload_mb * 2**20))
     os.environ["GRADIO_TEMP_DIR"] = str(workspace.uploads)

@@ -51,6 +51,8 @@ class Session:
     def code_for(self, catalog: Catalog, label: str, key: str, image: torch.Tensor) -> Code:
         """The code of `image` under method `label`, inverted once per session and kept."""
         if (label, key) not in self.codes:
+            # The Edit tab has no Cancel button: a Cancel left over from the Invert tab must
+            # not stop it.
             self.cancel_requested.clear()
             with observe_steps(self.check_cancel):
                 code, _ = catalog.method(label).invert(image)

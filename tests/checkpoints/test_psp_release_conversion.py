@@ -276,6 +276,25 @@ def test_opts_must_be_a_dict(capsys, tmp_path):
     refused(capsys, tmp_path, checkpoint, "'opts' is a list")
 
 
+class _OpensAFile:
+    """Unpickling this calls open(marker, "w"): what a hostile file could make a plain
+    torch.load run."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (str(self.marker), "w"))
+
+
+def test_a_checkpoint_whose_opts_would_run_code_runs_nothing(capsys, tmp_path):
+    marker = tmp_path / "ran"
+    checkpoint = rl.release_checkpoint("GradualStyleEncoder")
+    checkpoint["opts"] = {**checkpoint["opts"], "extra": _OpensAFile(marker)}
+    refused(capsys, tmp_path, checkpoint)
+    assert not marker.exists()
+
+
 def test_latent_avg_rows_that_differ_are_refused(capsys, tmp_path):
     checkpoint = rl.release_checkpoint("GradualStyleEncoder")
     checkpoint["latent_avg"][5] += 1.0
